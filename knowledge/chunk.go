@@ -1,0 +1,219 @@
+package knowledge
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// DefaultPassageWords is the passage size the store cuts articles into. It
+// was chosen by measurement on the RealTime QA development weeks (see the
+// README's evaluation section): smaller passages dilute an article's evidence
+// across many rows, larger ones approach whole-article BM25 and lose the
+// precision that lets a cited passage stay short enough to quote.
+const DefaultPassageWords = 220
+
+// Chunk cuts text into passages of about target words. It never splits
+// inside a paragraph unless the paragraph alone is much longer than target,
+// and then only between sentences. A short tail joins the passage before it.
+// Whitespace inside paragraphs is collapsed; paragraphs within a passage are
+// separated by a blank line.
+func Chunk(text string, target int) []string {
+	if target <= 0 {
+		target = DefaultPassageWords
+	}
+	var units []string
+	for _, p := range Paragraphs(text) {
+		if wordCount(p) <= target*3/2 {
+			units = append(units, p)
+			continue
+		}
+		units = append(units, packSentences(Sentences(p), target)...)
+	}
+
+	var out []string
+	var cur []string
+	curWords := 0
+	for _, u := range units {
+		n := wordCount(u)
+		if curWords > 0 && curWords+n > target*5/4 {
+			out = append(out, strings.Join(cur, "\n\n"))
+			cur, curWords = nil, 0
+		}
+		cur = append(cur, u)
+		curWords += n
+	}
+	if len(cur) > 0 {
+		if len(out) > 0 && curWords < target/4 {
+			out[len(out)-1] += "\n\n" + strings.Join(cur, "\n\n")
+		} else {
+			out = append(out, strings.Join(cur, "\n\n"))
+		}
+	}
+	return out
+}
+
+// packSentences joins consecutive sentences into pieces of about target
+// words; a single sentence longer than that is cut between words.
+func packSentences(sentences []string, target int) []string {
+	var out []string
+	var b strings.Builder
+	words := 0
+	flush := func() {
+		if b.Len() > 0 {
+			out = append(out, b.String())
+			b.Reset()
+			words = 0
+		}
+	}
+	for _, s := range sentences {
+		for _, piece := range splitWords(s, target*3/2) {
+			n := wordCount(piece)
+			if words > 0 && words+n > target {
+				flush()
+			}
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(piece)
+			words += n
+		}
+	}
+	flush()
+	return out
+}
+
+// splitWords cuts s into pieces of at most max words.
+func splitWords(s string, max int) []string {
+	f := strings.Fields(s)
+	if len(f) <= max {
+		return []string{s}
+	}
+	var out []string
+	for len(f) > 0 {
+		n := min(max, len(f))
+		out = append(out, strings.Join(f[:n], " "))
+		f = f[n:]
+	}
+	return out
+}
+
+// Paragraphs splits text into paragraphs with whitespace collapsed. Blank
+// lines separate paragraphs; when the text has none, each line is one.
+func Paragraphs(text string) []string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	text = strings.ToValidUTF8(text, "\uFFFD")
+	sep := "\n\n"
+	if !strings.Contains(text, sep) {
+		sep = "\n"
+	}
+	var out []string
+	for _, p := range strings.Split(text, sep) {
+		p = strings.Join(strings.Fields(p), " ")
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Sentences splits a paragraph into sentences: a sentence ends at '.', '!',
+// '?' (or their CJK/Arabic forms), possibly followed by closing quotes or
+// brackets, when whitespace and then a capital letter, digit, quote or
+// non-Latin letter follows. Abbreviations such as "U.S." and "Mr." are kept
+// whole by requiring the next word to start a sentence-like token and the
+// ending word to be longer than a single initial.
+func Sentences(p string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRuneInString(p[i:])
+		i += size
+		if !isSentenceEnd(r) {
+			continue
+		}
+		j := i
+		for j < len(p) {
+			c, sz := utf8.DecodeRuneInString(p[j:])
+			if !strings.ContainsRune(`"'”’»)]`, c) {
+				break
+			}
+			j += sz
+		}
+		if j >= len(p) {
+			break
+		}
+		next, _ := utf8.DecodeRuneInString(p[j:])
+		if !unicode.IsSpace(next) {
+			continue
+		}
+		k := j
+		for k < len(p) {
+			c, sz := utf8.DecodeRuneInString(p[k:])
+			if !unicode.IsSpace(c) {
+				break
+			}
+			k += sz
+		}
+		if k >= len(p) {
+			break
+		}
+		first, _ := utf8.DecodeRuneInString(p[k:])
+		if !startsSentence(first) || (r == '.' && isAbbreviation(p[start:i])) {
+			continue
+		}
+		if s := strings.TrimSpace(p[start:j]); s != "" {
+			out = append(out, s)
+		}
+		start = k
+		i = k
+	}
+	if s := strings.TrimSpace(p[start:]); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+func isSentenceEnd(r rune) bool {
+	switch r {
+	case '.', '!', '?', '。', '！', '？', '؟', '۔':
+		return true
+	}
+	return false
+}
+
+func startsSentence(r rune) bool {
+	if unicode.IsUpper(r) || unicode.IsDigit(r) || strings.ContainsRune(`"'“‘«(`, r) {
+		return true
+	}
+	// Scripts without case (Arabic, Hebrew, CJK...) start sentences with
+	// any letter.
+	return unicode.IsLetter(r) && !unicode.IsLower(r)
+}
+
+// abbreviations are words whose trailing period rarely ends a sentence.
+var abbreviations = map[string]bool{
+	"mr": true, "mrs": true, "ms": true, "dr": true, "prof": true, "sen": true, "rep": true,
+	"gov": true, "gen": true, "col": true, "lt": true, "sgt": true, "st": true, "jr": true,
+	"sr": true, "vs": true, "no": true, "jan": true, "feb": true, "mar": true, "apr": true,
+	"jun": true, "jul": true, "aug": true, "sep": true, "sept": true, "oct": true,
+	"nov": true, "dec": true, "inc": true, "corp": true, "co": true, "ltd": true, "etc": true,
+}
+
+// isAbbreviation reports whether the text before a period ends with an
+// initial ("U.S.", "J.") or a common abbreviation ("Mr.").
+func isAbbreviation(before string) bool {
+	before = strings.TrimSuffix(before, ".")
+	i := strings.LastIndexFunc(before, func(r rune) bool { return unicode.IsSpace(r) })
+	word := before[i+1:]
+	if word == "" {
+		return false
+	}
+	if strings.Contains(word, ".") || utf8.RuneCountInString(word) == 1 {
+		return true
+	}
+	return abbreviations[strings.ToLower(word)]
+}
+
+func wordCount(s string) int { return len(strings.Fields(s)) }

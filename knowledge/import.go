@@ -1,0 +1,258 @@
+package knowledge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ImportRecord is one line of a JSON Lines import.
+type ImportRecord struct {
+	URL         string `json:"url"`
+	Title       string `json:"title"`
+	Text        string `json:"text"`
+	PublishedAt string `json:"published_at"`
+	Outlet      string `json:"outlet"`
+	Author      string `json:"author"`
+	Language    string `json:"language"`
+}
+
+// ImportSummary counts what an import did.
+type ImportSummary struct {
+	Lines      int // non-blank lines read
+	Added      int // new articles stored
+	Duplicates int // lines whose article was already stored (or repeated in the file)
+	Restored   int // previously removed articles brought back
+	Skipped    int // bad lines, each reported through ImportOptions.Report
+	Passages   int // passages indexed for the added articles
+}
+
+// LineIssue is a problem with one line of an import. Fatal issues skip the
+// line; others (an unreadable date) are warnings and the article is stored.
+type LineIssue struct {
+	Line    int
+	Fatal   bool
+	Message string
+}
+
+func (e LineIssue) String() string {
+	kind := "warning"
+	if e.Fatal {
+		kind = "skipped"
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.Line, kind, e.Message)
+}
+
+// ImportOptions tunes Import.
+type ImportOptions struct {
+	AddedBy string
+	// Report receives each line's problem as it is found; nil ignores them.
+	Report func(LineIssue)
+	// BatchSize is how many articles share one transaction; each article
+	// still goes in whole or not at all (a savepoint each). Default 200.
+	BatchSize int
+}
+
+// maxLineBytes bounds one JSON Lines record: a line longer than this is
+// reported and skipped, never read whole into memory.
+const maxLineBytes = 8 << 20
+
+// Import reads JSON Lines from r, one article a line with the fields of
+// ImportRecord (url, title and text required), and stores each article
+// whole. A bad line is reported with its number and skipped; the rest are
+// imported. The returned error is for failures of the reader or the store,
+// which stop the import; articles committed before it stay.
+func (s *Store) Import(ctx context.Context, r io.Reader, opt ImportOptions) (ImportSummary, error) {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 200
+	}
+	report := opt.Report
+	if report == nil {
+		report = func(LineIssue) {}
+	}
+	var sum ImportSummary
+	br := bufio.NewReaderSize(r, 64<<10)
+	b := &importBatch{store: s, sum: &sum, size: opt.BatchSize}
+	// Cancellation is honoured between lines, so an article in progress is
+	// finished and the batch committed rather than thrown away.
+	actx := context.WithoutCancel(ctx)
+	defer b.rollback()
+	for lineNo := 1; ; lineNo++ {
+		line, tooLong, err := readLine(br, maxLineBytes)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return sum, fmt.Errorf("import: read line %d: %w", lineNo, err)
+		}
+		if len(bytes.TrimSpace(line)) > 0 || tooLong {
+			sum.Lines++
+			if tooLong {
+				sum.Skipped++
+				report(LineIssue{Line: lineNo, Fatal: true, Message: fmt.Sprintf("line is over %d MiB", maxLineBytes>>20)})
+			} else if in, issue := parseRecord(line, lineNo, opt.AddedBy); issue != nil {
+				if issue.Fatal {
+					sum.Skipped++
+				}
+				report(*issue)
+				if !issue.Fatal {
+					if err := b.add(actx, in, lineNo, report); err != nil {
+						return sum, err
+					}
+				}
+			} else if err := b.add(actx, in, lineNo, report); err != nil {
+				return sum, err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if ctx.Err() != nil {
+			return sum, b.commitAnd(ctx.Err())
+		}
+	}
+	return sum, b.commitAnd(nil)
+}
+
+// parseRecord decodes and validates one line. A non-fatal issue comes with a
+// usable article.
+func parseRecord(line []byte, lineNo int, addedBy string) (NewArticle, *LineIssue) {
+	var rec ImportRecord
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if err := dec.Decode(&rec); err != nil {
+		return NewArticle{}, &LineIssue{Line: lineNo, Fatal: true, Message: "not a JSON object: " + jsonErrorText(err)}
+	}
+	var missing []string
+	if strings.TrimSpace(rec.URL) == "" {
+		missing = append(missing, "url")
+	}
+	if strings.TrimSpace(rec.Title) == "" {
+		missing = append(missing, "title")
+	}
+	if strings.TrimSpace(rec.Text) == "" {
+		missing = append(missing, "text")
+	}
+	if len(missing) > 0 {
+		return NewArticle{}, &LineIssue{Line: lineNo, Fatal: true, Message: "missing " + strings.Join(missing, ", ")}
+	}
+	in := NewArticle{
+		URL: rec.URL, Title: rec.Title, Text: rec.Text, Outlet: rec.Outlet, Author: rec.Author,
+		Language: rec.Language, Origin: OriginImport, AddedBy: addedBy,
+	}
+	t, err := ParseDate(rec.PublishedAt)
+	if err != nil {
+		return in, &LineIssue{Line: lineNo, Message: fmt.Sprintf("published_at %q is not RFC 3339 or YYYY-MM-DD; stored without a date", truncate(rec.PublishedAt, 40))}
+	}
+	in.PublishedAt = t
+	return in, nil
+}
+
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field %q should be a %s", te.Field, te.Type)
+	}
+	return err.Error()
+}
+
+// readLine reads one line without its newline. A line longer than max is
+// consumed and reported as tooLong with no content.
+func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) > max {
+			tooLong = true
+			buf = buf[:0]
+		} else if !tooLong {
+			buf = append(buf, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return bytes.TrimRight(buf, "\r\n"), tooLong, err
+	}
+}
+
+// importBatch groups articles into transactions of up to size articles,
+// each article under its own savepoint.
+type importBatch struct {
+	store *Store
+	sum   *ImportSummary
+	size  int
+	cur   *sql.Tx
+	n     int
+}
+
+func (b *importBatch) add(ctx context.Context, in NewArticle, lineNo int, report func(LineIssue)) error {
+	a, passages, err := b.store.prepare(in)
+	if err != nil {
+		b.sum.Skipped++
+		report(LineIssue{Line: lineNo, Fatal: true, Message: strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")})
+		return nil
+	}
+	if b.cur == nil {
+		tx, err := b.store.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		b.cur = tx
+	}
+	if _, err := b.cur.ExecContext(ctx, `SAVEPOINT article`); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	res, err := b.store.addTx(ctx, b.cur, a, passages)
+	if err != nil {
+		if _, rerr := b.cur.ExecContext(ctx, `ROLLBACK TO article`); rerr != nil {
+			return fmt.Errorf("import: line %d: %w", lineNo, errors.Join(err, rerr))
+		}
+		b.sum.Skipped++
+		report(LineIssue{Line: lineNo, Fatal: true, Message: err.Error()})
+	} else {
+		switch {
+		case res.Created:
+			b.sum.Added++
+			b.sum.Passages += res.Article.Passages
+		case res.Reactivated:
+			b.sum.Restored++
+		default:
+			b.sum.Duplicates++
+		}
+	}
+	if _, err := b.cur.ExecContext(ctx, `RELEASE article`); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	b.n++
+	if b.n >= b.size {
+		return b.commitAnd(nil)
+	}
+	return nil
+}
+
+// commitAnd commits the open transaction, if any, and returns err (or the
+// commit's error).
+func (b *importBatch) commitAnd(err error) error {
+	if b.cur == nil {
+		return err
+	}
+	cerr := b.cur.Commit()
+	b.cur, b.n = nil, 0
+	if cerr != nil {
+		return errors.Join(err, fmt.Errorf("import: commit: %w", cerr))
+	}
+	return err
+}
+
+func (b *importBatch) rollback() {
+	if b.cur != nil {
+		b.cur.Rollback()
+		b.cur = nil
+	}
+}

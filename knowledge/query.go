@@ -1,0 +1,90 @@
+package knowledge
+
+import (
+	"strings"
+	"unicode"
+)
+
+// maxQueryTerms caps how many terms a question contributes to the full-text
+// query, so that a 10 KB paste cannot build a query that scans the index for
+// minutes.
+const maxQueryTerms = 32
+
+// maxTermLen drops "words" that are really base64 blobs or URLs run together.
+const maxTermLen = 40
+
+// Terms extracts search terms from a natural-language question: lower-cased
+// runs of letters and digits (the same tokens FTS5's unicode61 tokenizer
+// produces), stop words dropped, duplicates removed, at most maxQueryTerms in
+// order of first appearance. If every word is a stop word, the stop words are
+// kept so "Who is who?" still searches for something.
+func Terms(question string) []string {
+	words := tokenize(question)
+	var terms, stops []string
+	seen := make(map[string]bool)
+	for _, w := range words {
+		if seen[w] || len(w) > maxTermLen {
+			continue
+		}
+		seen[w] = true
+		if stopWords[w] {
+			stops = append(stops, w)
+			continue
+		}
+		terms = append(terms, w)
+	}
+	if len(terms) == 0 {
+		terms = stops
+	}
+	if len(terms) > maxQueryTerms {
+		terms = terms[:maxQueryTerms]
+	}
+	return terms
+}
+
+// tokenize splits text into lower-cased runs of letters, marks and digits.
+func tokenize(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r)
+	})
+}
+
+// matchExpr turns terms into an FTS5 query that ORs them together. Every term
+// is a double-quoted string, so no user text is ever read as FTS5 syntax
+// (column filters, NEAR, AND/OR/NOT, prefix stars, carets). Terms hold only
+// letters and digits, so they cannot contain a quote. An empty slice gives "".
+func matchExpr(terms []string) string {
+	var b strings.Builder
+	for i, t := range terms {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteByte('"')
+		b.WriteString(t)
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+// stopWords are English function words and question words that carry no
+// topic: matching them only adds noise to BM25.
+var stopWords = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, w := range strings.Fields(`
+a about above after again against all also am an and any are aren as at be because
+been before being below between both but by can cannot could couldn did didn do does
+doesn doing don down during each either else ever few for from further get gets got had
+hadn has hasn have haven having he her here hers herself him himself his how however i
+if in into is isn it its itself just let like ll me might more most much must mustn my
+myself neither no nor not now of off on once only or other ought our ours ourselves out
+over own per rather re s said same say says shall shan she should shouldn since so some
+still such t than that the their theirs them themselves then there these they this those
+through thus to too under until up upon ve very was wasn we were weren what whatever
+when whenever where whereas whether which while who whom whose why will with within
+without won would wouldn yet you your yours yourself yourselves
+according week weeks recently recent latest news tell know happened happening
+`) {
+		m[w] = true
+	}
+	return m
+}()

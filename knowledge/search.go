@@ -1,0 +1,164 @@
+package knowledge
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// SearchOptions tunes one search.
+type SearchOptions struct {
+	// Limit is the number of passages to return; default 10, at most
+	// MaxSearchLimit.
+	Limit int
+	// AsOf, when set, ranks articles published shortly before it ahead of
+	// older ones and pushes articles published after it down, as a reader
+	// on that date would have seen the news. Zero means "now": a gentler
+	// preference for recent reporting, measured from the store's newest
+	// article so that a store that stopped growing is not penalised.
+	AsOf time.Time
+}
+
+// MaxSearchLimit caps SearchOptions.Limit.
+const MaxSearchLimit = 200
+
+// Ranking settings, chosen on the RealTime QA development weeks (see the
+// README's evaluation section). Things tried there and left out because they
+// did not pay: summing an article's other matching passages into a
+// passage's score (it rewards long articles and cost 5 points of MRR), a
+// bonus for an article's first passage, a heavier title weight, fusing in
+// whole-article BM25 from a second index, and adjacent-word phrase terms.
+const (
+	// titleWeight multiplies BM25 weights of terms found in the title
+	// column. The title is indexed with every passage of its article, so
+	// it already counts in each.
+	titleWeight = 1.0
+	// candidateFactor: how many passages per requested result are read
+	// from the index before date weighting reorders them.
+	candidateFactor = 8
+	minCandidates   = 400
+)
+
+// Search returns the passages that best answer question, best first. Any
+// input is safe: the question is reduced to quoted terms (see Terms) and
+// never reaches FTS5 syntax, so a question with no usable words returns an
+// empty slice, not an error.
+func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) ([]Result, error) {
+	if opt.Limit <= 0 {
+		opt.Limit = 10
+	}
+	opt.Limit = min(opt.Limit, MaxSearchLimit)
+	terms := Terms(question)
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	cands, err := s.candidates(ctx, matchExpr(terms), max(opt.Limit*candidateFactor, minCandidates))
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", truncate(question, 80), err)
+	}
+	prior := asOfPrior
+	if opt.AsOf.IsZero() {
+		prior = freshnessPrior
+		if opt.AsOf, err = s.newest(ctx); err != nil {
+			return nil, fmt.Errorf("search %q: %w", truncate(question, 80), err)
+		}
+	}
+	for i := range cands {
+		cands[i].Score *= prior.factor(cands[i].PublishedAt, opt.AsOf)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
+	if len(cands) > opt.Limit {
+		cands = cands[:opt.Limit]
+	}
+	return cands, nil
+}
+
+// candidates reads the top n passages by BM25 with their articles' metadata.
+func (s *Store) candidates(ctx context.Context, match string, n int) ([]Result, error) {
+	rows, err := s.reader.QueryContext(ctx, `
+		WITH hits AS (
+			SELECT rowid AS id, bm25(passages_fts, ?, 1.0) AS score
+			FROM passages_fts WHERE passages_fts MATCH ?
+			ORDER BY score LIMIT ?
+		)
+		SELECT p.id, p.article_id, p.seq, p.body, a.url, a.title, a.outlet, a.published_at, a.origin, -h.score
+		FROM hits h
+		JOIN passages p ON p.id = h.id
+		JOIN articles a ON a.id = p.article_id
+		WHERE a.status = 'active'
+		ORDER BY h.score`, titleWeight, match, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Result
+	for rows.Next() {
+		var r Result
+		var url, published sql.NullString
+		var origin string
+		if err := rows.Scan(&r.PassageID, &r.ArticleID, &r.Seq, &r.Text, &url, &r.Title, &r.Outlet, &published, &origin, &r.Score); err != nil {
+			return nil, err
+		}
+		r.URL = url.String
+		r.PublishedAt = parseTime(published)
+		r.Origin = Origin(origin)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// datePrior weighs an article by its age at the asking time: news from
+// just before counts fully, older background counts less but still counts,
+// and articles dated after the asking time were not yet written.
+type datePrior struct {
+	floor   float64 // the weight of very old articles
+	tauDays float64 // days over which the recency bonus decays by 1/e
+	future  float64 // the weight of articles dated after the asking time
+	undated float64 // the weight of articles with no date
+}
+
+var (
+	// asOfPrior is used when the caller asks as of a date: the reader
+	// wants what was news then.
+	asOfPrior = datePrior{floor: 0.6, tauDays: 45, future: 0.3, undated: 0.8}
+	// freshnessPrior is used otherwise, relative to the store's newest
+	// article: a gentle preference for recent reporting that leaves old
+	// background findable.
+	freshnessPrior = datePrior{floor: 0.85, tauDays: 365, future: 1, undated: 0.9}
+)
+
+func (p datePrior) factor(published, asOf time.Time) float64 {
+	if asOf.IsZero() {
+		return 1
+	}
+	if published.IsZero() {
+		return p.undated
+	}
+	days := asOf.Sub(published).Hours() / 24
+	switch {
+	case days < -1:
+		return p.future
+	case days < 0:
+		return 1
+	}
+	return p.floor + (1-p.floor)*math.Exp(-days/p.tauDays)
+}
+
+// newest returns the publication date of the newest active article, or the
+// zero time for an empty or undated store.
+func (s *Store) newest(ctx context.Context) (time.Time, error) {
+	var t sql.NullString
+	err := s.reader.QueryRowContext(ctx, `SELECT max(published_at) FROM articles WHERE status = 'active'`).Scan(&t)
+	return parseTime(t), err
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

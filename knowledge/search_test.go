@@ -1,0 +1,167 @@
+package knowledge_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/knowledge"
+)
+
+func seedTalks(tb testing.TB, s *knowledge.Store) {
+	tb.Helper()
+	for _, in := range []knowledge.NewArticle{
+		doha,
+		{
+			Title: "Israel halts aid into Gaza as first phase ends", Outlet: "Wire", PublishedAt: date("2025-03-02"),
+			Text: "Israel closed the crossings into Gaza and stopped aid deliveries after the first phase of the ceasefire ended.\n\n" +
+				"Hamas called the move collective punishment.",
+		},
+		{
+			Title: "Ceasefire first phase begins", Outlet: "Wire", PublishedAt: date("2025-01-19"),
+			Text: "The first phase of the ceasefire took effect on 19 January, with hostages and prisoners exchanged.",
+		},
+		{
+			Title: "Old background on the blockade", Outlet: "Archive", PublishedAt: date("2019-06-01"),
+			Text: "Crossings into Gaza have been closed many times over the years, halting aid.",
+		},
+	} {
+		mustAdd(tb, s, in)
+	}
+}
+
+func TestSearchRanksRelevantFirst(t *testing.T) {
+	s := mustOpen(t)
+	seedTalks(t, s)
+	tests := []struct {
+		q, wantTitle string
+	}{
+		{"Who did the US envoy meet in Doha?", "US envoy meets Hamas officials in Doha"},
+		{"When did the first phase of the ceasefire begin?", "Ceasefire first phase begins"},
+		{"Why was aid stopped from entering Gaza?", "Israel halts aid into Gaza as first phase ends"},
+	}
+	for _, tt := range tests {
+		res, err := s.Search(context.Background(), tt.q, knowledge.SearchOptions{Limit: 3})
+		if err != nil {
+			t.Fatalf("%q: %v", tt.q, err)
+		}
+		if len(res) == 0 || res[0].Title != tt.wantTitle {
+			t.Errorf("%q: got %v, want %q first", tt.q, titles(res), tt.wantTitle)
+		}
+		for _, r := range res {
+			if r.ArticleID == 0 || r.PassageID == 0 || r.Text == "" || r.Score <= 0 {
+				t.Errorf("%q: incomplete result %+v", tt.q, r)
+			}
+		}
+	}
+}
+
+func TestSearchAsOf(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t)
+	seedTalks(t, s)
+	q := "crossings into Gaza closed, aid halted"
+	// As of mid-2019 the 2025 report did not exist yet: the old one leads.
+	res, err := s.Search(ctx, q, knowledge.SearchOptions{Limit: 2, AsOf: date("2019-06-10")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) == 0 || res[0].Title != "Old background on the blockade" {
+		t.Errorf("as of 2019: got %v, want the 2019 article first", titles(res))
+	}
+	// As of March 2025 the fresh report leads, and the old one still shows.
+	res, err = s.Search(ctx, q, knowledge.SearchOptions{Limit: 5, AsOf: date("2025-03-03")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) < 2 || res[0].Title != "Israel halts aid into Gaza as first phase ends" {
+		t.Errorf("as of 2025: got %v, want the March 2025 article first", titles(res))
+	}
+	if !strings.Contains(strings.Join(titles(res), "|"), "Old background") {
+		t.Errorf("as of 2025: old background vanished: %v", titles(res))
+	}
+}
+
+// TestSearchHostileQueries feeds RELIABILITY.md's list: each must return
+// results or an empty list, never an error.
+func TestSearchHostileQueries(t *testing.T) {
+	s := mustOpen(t)
+	seedTalks(t, s)
+	queries := []string{
+		`"`, `foo:bar`, `OPS-306`, `NEAR(a b)`, `a AND`, `*`, `()`, `^x`, ``, "   \t\n",
+		strings.Repeat("ceasefire hostages Doha talks ", 350), // about 10 KB
+		"🕊️🤝🇵🇸🇮🇱", "ما هي آخر أخبار المفاوضات في الدوحة؟", "מה קורה במשא ומתן על החטופים?",
+		`'; DROP TABLE articles; --`, `title:Doha`, `"unbalanced`, `Doha*`, `-Hamas`, `NOT`, `OR OR OR`,
+		"\x00\x01", "Doha\u202eevil", strings.Repeat("x", 5000),
+	}
+	for _, q := range queries {
+		if _, err := s.Search(context.Background(), q, knowledge.SearchOptions{Limit: 5}); err != nil {
+			t.Errorf("Search(%.40q): %v", q, err)
+		}
+	}
+	// The store still works, the articles are all there.
+	if st, _ := s.Stats(context.Background()); st.Articles != 4 {
+		t.Errorf("articles after hostile queries = %d, want 4", st.Articles)
+	}
+	res, err := s.Search(context.Background(), `OPS-306 Doha`, knowledge.SearchOptions{})
+	if err != nil || len(res) == 0 {
+		t.Errorf("a query mixing syntax-like and real words: got %d results, %v; want some", len(res), err)
+	}
+}
+
+func TestTerms(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"Who did the US envoy meet in Doha?", "us envoy meet doha"},
+		{`NEAR(a b) foo:bar "x`, "near b foo bar x"},
+		{"OPS-306", "ops 306"},
+		{"Who is who?", "who is"},
+		{"", ""},
+		{"Nicolás Maduro", "nicolás maduro"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(knowledge.Terms(tt.in), " "); got != tt.want {
+			t.Errorf("Terms(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if n := len(knowledge.Terms(strings.Repeat("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega one two three four five six seven eight nine ten ", 3))); n != 32 {
+		t.Errorf("terms of a long text = %d, want the cap of 32", n)
+	}
+}
+
+func titles(res []knowledge.Result) []string {
+	var out []string
+	for _, r := range res {
+		out = append(out, r.Title)
+	}
+	return out
+}
+
+func BenchmarkSearch(b *testing.B) {
+	s := mustOpen(b)
+	ctx := context.Background()
+	words := strings.Fields("ceasefire hostages Doha Cairo envoy Hamas Israel Gaza aid crossings phase talks prisoners withdrawal reconstruction mediators Qatar Egypt negotiations truce release border humanitarian officials statement proposal deal agreement")
+	var sb strings.Builder
+	for i := range 2000 {
+		sb.Reset()
+		for j := range 400 {
+			sb.WriteString(words[(i*7+j*13+j*j)%len(words)])
+			if j%40 == 39 {
+				sb.WriteString(".\n\n")
+			} else {
+				sb.WriteByte(' ')
+			}
+		}
+		mustAdd(b, s, knowledge.NewArticle{Title: words[i%len(words)] + " report", Text: sb.String(),
+			PublishedAt: date("2025-01-01").Add(time.Duration(i) * time.Hour)})
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Search(ctx, "What did Hamas say about the Doha ceasefire talks and hostages?", knowledge.SearchOptions{Limit: 10}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
