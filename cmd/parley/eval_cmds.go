@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"parley/knowledge"
+	"parley/knowledge/rtqa"
+)
+
+type evalRow struct {
+	Name    string       `json:"name"`
+	Metrics rtqa.Metrics `json:"metrics"`
+	// RatioMRR is MRR@10 over the reference's, in the same run.
+	RatioMRR float64 `json:"mrr_ratio"`
+	MedianMS float64 `json:"latency_median_ms"`
+	P99MS    float64 `json:"latency_p99_ms"`
+}
+
+type evalReport struct {
+	Dir      string    `json:"dir"`
+	Weeks    []string  `json:"weeks"`
+	Articles int       `json:"articles"`
+	Passages int       `json:"passages"`
+	ImportS  float64   `json:"import_seconds"`
+	Rows     []evalRow `json:"rows"`
+}
+
+func cmdEval(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 || args[0] != "rtqa" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(a.stdout, "Usage: parley eval rtqa [--json] [--limit N] DIR\n\nMeasure search on RealTime QA weeks. See 'parley eval rtqa --help'.")
+			return nil
+		}
+		return usageErr("want 'parley eval rtqa DIR'")
+	}
+	fs := a.newFlags("eval rtqa", "[--json] [--limit N] DIR",
+		"Load the RealTime QA weeks in DIR (YYYYMMDD_qa.jsonl with YYYYMMDD_gcs.jsonl) into a fresh\n"+
+			"temporary store through the normal import, ask every question through the normal search,\n"+
+			"and print Hits@1/5/10, MRR@10 and nDCG@10 with and without --as-of the question date,\n"+
+			"beside a plain SQLite FTS5 BM25 reference over whole articles computed in the same run.")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	limit := fs.Int("limit", 50, "passages asked of each search")
+	keep := fs.String("keep", "", "keep the evaluation store at this path instead of a temporary one")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("want one DIR")
+	}
+	set, err := rtqa.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "parley-eval-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	dbPath := filepath.Join(tmp, "eval.db")
+	if *keep != "" {
+		dbPath = *keep
+	}
+	store, err := knowledge.Open(ctx, dbPath, knowledge.WithClock(a.now))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var jsonl bytes.Buffer
+	if err := set.WriteJSONL(&jsonl); err != nil {
+		return err
+	}
+	start := time.Now()
+	sum, err := store.Import(ctx, &jsonl, knowledge.ImportOptions{AddedBy: "eval"})
+	if err != nil {
+		return err
+	}
+	rep := evalReport{Dir: pos[0], Weeks: set.Weeks, Articles: sum.Added, Passages: sum.Passages, ImportS: time.Since(start).Seconds()}
+
+	refRanked, refLat, err := set.Reference(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	ref := set.Score(refRanked)
+	rep.Rows = append(rep.Rows, row("reference: FTS5 BM25, whole articles", ref, ref, refLat))
+	for _, asOf := range []bool{false, true} {
+		ranked, lat, err := set.Run(ctx, store, asOf, *limit)
+		if err != nil {
+			return err
+		}
+		name := "parley"
+		if asOf {
+			name = "parley --as-of question date"
+		}
+		rep.Rows = append(rep.Rows, row(name, set.Score(ranked), ref, lat))
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(a.stdout, "RealTime QA: %d weeks (%s .. %s), %d questions, %d articles, %d passages, imported in %.1fs\n\n",
+		len(set.Weeks), set.Weeks[0], set.Weeks[len(set.Weeks)-1], len(set.Questions), rep.Articles, rep.Passages, rep.ImportS)
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tHits@1\tHits@5\tHits@10\tMRR@10\tnDCG@10\tMRR ratio\tmedian ms\tp99 ms\t")
+	for _, r := range rep.Rows {
+		m := r.Metrics
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.2f\t\n",
+			r.Name, m.Hits1, m.Hits5, m.Hits10, m.MRR10, m.NDCG10, r.RatioMRR, r.MedianMS, r.P99MS)
+	}
+	return tw.Flush()
+}
+
+func row(name string, m, ref rtqa.Metrics, lat []time.Duration) evalRow {
+	r := evalRow{Name: name, Metrics: m,
+		MedianMS: ms(rtqa.Percentile(lat, 50)), P99MS: ms(rtqa.Percentile(lat, 99))}
+	if ref.MRR10 > 0 {
+		r.RatioMRR = m.MRR10 / ref.MRR10
+	}
+	return r
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

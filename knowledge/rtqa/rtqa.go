@@ -1,0 +1,274 @@
+// Package rtqa measures Parley's retrieval on RealTime QA weeks (Kasai et
+// al., NeurIPS 2023): weekly news-quiz questions, each with the news articles
+// a search engine returned for it. The data is third-party and read from
+// disk at run time; none of it is part of Parley.
+package rtqa
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"parley/knowledge"
+)
+
+// Question is one quiz question with what is needed to judge answers to it.
+type Question struct {
+	ID       string
+	Date     time.Time // the day it was asked
+	Sentence string
+	Answer   string // the right choice's text
+	// Relevant holds the URLs of the question's own search results whose
+	// title or text contains the answer.
+	Relevant map[string]bool
+}
+
+// Set is a loaded collection of weeks.
+type Set struct {
+	Questions []Question
+	// Articles pools every search result with text, one per URL, in the
+	// order first seen.
+	Articles []knowledge.ImportRecord
+	Weeks    []string
+}
+
+type qaLine struct {
+	ID       string   `json:"question_id"`
+	Date     string   `json:"question_date"`
+	Sentence string   `json:"question_sentence"`
+	Choices  []string `json:"choices"`
+	Answer   []string `json:"answer"`
+}
+
+type gcsLine struct {
+	ID      string `json:"question_id"`
+	Results []struct {
+		URL       string `json:"url"`
+		Title     string `json:"title"`
+		Text      string `json:"text"`
+		Authors   any    `json:"authors"`
+		Published string `json:"publish_date"`
+	} `json:"search_result"`
+}
+
+// Load reads every week in dir: files named YYYYMMDD_qa.jsonl with a
+// matching YYYYMMDD_gcs.jsonl. Questions with no relevant article are left
+// out, as the benchmark's evaluation does.
+func Load(dir string) (*Set, error) {
+	qaFiles, err := filepath.Glob(filepath.Join(dir, "*_qa.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(qaFiles)
+	if len(qaFiles) == 0 {
+		return nil, fmt.Errorf("no *_qa.jsonl files in %s", dir)
+	}
+	set := &Set{}
+	seen := make(map[string]bool)
+	for _, qf := range qaFiles {
+		week := strings.TrimSuffix(filepath.Base(qf), "_qa.jsonl")
+		gf := filepath.Join(dir, week+"_gcs.jsonl")
+		var qas []qaLine
+		if err := readJSONL(qf, func(b []byte) error {
+			var q qaLine
+			if err := json.Unmarshal(b, &q); err != nil {
+				return err
+			}
+			qas = append(qas, q)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		results := make(map[string]gcsLine)
+		if err := readJSONL(gf, func(b []byte) error {
+			var g gcsLine
+			if err := json.Unmarshal(b, &g); err != nil {
+				return err
+			}
+			results[g.ID] = g
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		set.Weeks = append(set.Weeks, week)
+		for _, g := range results {
+			for _, r := range g.Results {
+				if strings.TrimSpace(r.Text) == "" || r.URL == "" || seen[r.URL] {
+					continue
+				}
+				seen[r.URL] = true
+				set.Articles = append(set.Articles, knowledge.ImportRecord{
+					URL: r.URL, Title: r.Title, Text: r.Text,
+					PublishedAt: strings.ReplaceAll(r.Published, "/", "-"),
+					Author:      authors(r.Authors),
+				})
+			}
+		}
+		for _, qa := range qas {
+			q, ok := judge(qa, results[qa.ID])
+			if ok {
+				set.Questions = append(set.Questions, q)
+			}
+		}
+	}
+	// Keep the article order stable across runs (map iteration above).
+	sort.SliceStable(set.Articles, func(i, j int) bool { return set.Articles[i].URL < set.Articles[j].URL })
+	return set, nil
+}
+
+func judge(qa qaLine, g gcsLine) (Question, bool) {
+	if len(qa.Answer) == 0 {
+		return Question{}, false
+	}
+	idx, err := strconv.Atoi(qa.Answer[0])
+	if err != nil || idx < 0 || idx >= len(qa.Choices) {
+		return Question{}, false
+	}
+	date, _ := time.Parse("2006-01-02", qa.Date)
+	q := Question{ID: qa.ID, Date: date, Sentence: qa.Sentence, Answer: qa.Choices[idx], Relevant: map[string]bool{}}
+	want := Fold(q.Answer)
+	if want == "" {
+		return Question{}, false
+	}
+	for _, r := range g.Results {
+		if strings.TrimSpace(r.Text) == "" {
+			continue
+		}
+		if strings.Contains(Fold(r.Title), want) || strings.Contains(Fold(r.Text), want) {
+			q.Relevant[r.URL] = true
+		}
+	}
+	return q, len(q.Relevant) > 0
+}
+
+// Fold lower-cases s and turns punctuation into spaces, collapsing runs of
+// space: the benchmark's rule for matching an answer in a text.
+func Fold(s string) string {
+	f := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return unicode.IsPunct(r) || unicode.IsSpace(r) || unicode.IsSymbol(r)
+	})
+	return strings.Join(f, " ")
+}
+
+func authors(v any) string {
+	switch a := v.(type) {
+	case string:
+		return a
+	case []any:
+		var names []string
+		for _, x := range a {
+			if s, ok := x.(string); ok {
+				names = append(names, s)
+			}
+		}
+		return strings.Join(names, ", ")
+	}
+	return ""
+}
+
+func readJSONL(path string, fn func([]byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		if err := fn(sc.Bytes()); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+	}
+	return sc.Err()
+}
+
+// WriteJSONL writes the pooled articles in Parley's import format.
+func (s *Set) WriteJSONL(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	for _, a := range s.Articles {
+		if err := enc.Encode(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Metrics are article-level ranking figures averaged over questions.
+type Metrics struct {
+	Questions int     `json:"questions"`
+	Hits1     float64 `json:"hits_at_1"`
+	Hits5     float64 `json:"hits_at_5"`
+	Hits10    float64 `json:"hits_at_10"`
+	MRR10     float64 `json:"mrr_at_10"`
+	NDCG10    float64 `json:"ndcg_at_10"`
+}
+
+// Score computes Metrics for ranked article URLs per question id. Ranked
+// lists must already be collapsed to articles (first occurrence wins).
+func (s *Set) Score(ranked map[string][]string) Metrics {
+	var m Metrics
+	for _, q := range s.Questions {
+		m.Questions++
+		urls := ranked[q.ID]
+		if len(urls) > 10 {
+			urls = urls[:10]
+		}
+		dcg, first := 0.0, 0
+		for i, u := range urls {
+			if q.Relevant[u] {
+				if first == 0 {
+					first = i + 1
+				}
+				dcg += 1 / math.Log2(float64(i+2))
+			}
+		}
+		idcg := 0.0
+		for i := 0; i < min(10, len(q.Relevant)); i++ {
+			idcg += 1 / math.Log2(float64(i+2))
+		}
+		if first > 0 {
+			m.MRR10 += 1 / float64(first)
+			if first <= 1 {
+				m.Hits1++
+			}
+			if first <= 5 {
+				m.Hits5++
+			}
+			m.Hits10++
+		}
+		m.NDCG10 += dcg / idcg
+	}
+	if m.Questions > 0 {
+		n := float64(m.Questions)
+		m.Hits1, m.Hits5, m.Hits10, m.MRR10, m.NDCG10 = m.Hits1/n, m.Hits5/n, m.Hits10/n, m.MRR10/n, m.NDCG10/n
+	}
+	return m
+}
+
+// Collapse turns ranked passage URLs into ranked article URLs: the first
+// occurrence of each URL keeps its place.
+func Collapse(urls []string) []string {
+	seen := make(map[string]bool)
+	var out []string
+	for _, u := range urls {
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -1,0 +1,129 @@
+package rtqa
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"parley/knowledge"
+)
+
+// Run asks every question through store.Search and returns the ranked
+// article URLs per question and each search's latency. With asOf, each
+// question is asked as of the end of its question date.
+func (s *Set) Run(ctx context.Context, store *knowledge.Store, asOf bool, limit int) (map[string][]string, []time.Duration, error) {
+	original := make(map[string]string, len(s.Articles))
+	for _, a := range s.Articles {
+		if c, err := knowledge.CanonicalURL(a.URL); err == nil {
+			original[c] = a.URL
+		}
+	}
+	ranked := make(map[string][]string, len(s.Questions))
+	lat := make([]time.Duration, 0, len(s.Questions))
+	for _, q := range s.Questions {
+		opt := knowledge.SearchOptions{Limit: limit}
+		if asOf {
+			opt.AsOf = q.Date.Add(24*time.Hour - time.Second)
+		}
+		start := time.Now()
+		res, err := store.Search(ctx, q.Sentence, opt)
+		lat = append(lat, time.Since(start))
+		if err != nil {
+			return nil, nil, fmt.Errorf("question %s: %w", q.ID, err)
+		}
+		urls := make([]string, 0, len(res))
+		for _, r := range res {
+			u := r.URL
+			if o, ok := original[u]; ok {
+				u = o
+			}
+			urls = append(urls, u)
+		}
+		ranked[q.ID] = Collapse(urls)
+	}
+	return ranked, lat, nil
+}
+
+// Reference ranks the questions with the benchmark's plain baseline: SQLite
+// FTS5 BM25 over whole articles (title and body columns, porter unicode61
+// tokenizer, the question's words minus stop words OR-ed together), in a
+// scratch database under dir. It also returns each query's latency.
+func (s *Set) Reference(ctx context.Context, dir string) (map[string][]string, []time.Duration, error) {
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "reference.db")+"?_journal_mode=WAL&_synchronous=OFF")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `CREATE VIRTUAL TABLE ref USING fts5(url UNINDEXED, title, body, tokenize='porter unicode61')`); err != nil {
+		return nil, nil, fmt.Errorf("reference store: %w", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range s.Articles {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ref (url, title, body) VALUES (?, ?, ?)`, a.URL, a.Title, a.Text); err != nil {
+			tx.Rollback()
+			return nil, nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, err
+	}
+	ranked := make(map[string][]string, len(s.Questions))
+	lat := make([]time.Duration, 0, len(s.Questions))
+	for _, q := range s.Questions {
+		start := time.Now()
+		urls, err := BareQuery(ctx, db, `SELECT url FROM ref WHERE ref MATCH ? ORDER BY bm25(ref) LIMIT 10`, q.Sentence)
+		lat = append(lat, time.Since(start))
+		if err != nil {
+			return nil, nil, fmt.Errorf("reference, question %s: %w", q.ID, err)
+		}
+		ranked[q.ID] = urls
+	}
+	return ranked, lat, nil
+}
+
+// BareQuery runs query (one text parameter, the FTS5 MATCH expression built
+// from question the plain way: its non-stop words quoted and OR-ed) and
+// returns the first column of each row.
+func BareQuery(ctx context.Context, db *sql.DB, query, question string) ([]string, error) {
+	terms := knowledge.Terms(question)
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	quoted := make([]string, len(terms))
+	for i, t := range terms {
+		quoted[i] = `"` + t + `"`
+	}
+	rows, err := db.QueryContext(ctx, query, strings.Join(quoted, " OR "))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// Percentile returns the p-th percentile (0..100) of ds.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(p / 100 * float64(len(s)-1))
+	return s[i]
+}
