@@ -38,6 +38,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"ask", "answer a question from the store, with cited sources", cmdAsk},
+		{"gaps", "list questions that were refused or rated down", cmdGaps},
 		{"import", "import articles from a JSON Lines file", cmdImport},
 		{"source", "add, list, show or remove curated articles", cmdSource},
 		{"search", "search the store for passages that answer a question", cmdSearch},

@@ -1,0 +1,261 @@
+package knowledge
+
+import (
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kljensen/snowball/english"
+)
+
+// Extractive answers: with no model configured, Parley answers by choosing
+// the few sentences of the retrieved passages that best cover the question,
+// each cited. The choice favours sentences that contain the question's rarer
+// words, from better-ranked passages, and drops near-repeats, so the answer
+// is short and on the question rather than a dump of passages.
+const (
+	// extractiveSentences is the most sentences an answer quotes.
+	extractiveSentences = 3
+	// extractiveWords caps the answer's length in words.
+	extractiveWords = 110
+	// minCoverage is the share of the question's (weighted) words the best
+	// sentence must contain; below it the sources are judged not to
+	// answer, and Parley says so.
+	minCoverage = 0.4
+	// titleShare is how much a question word found only in the sentence's
+	// article title counts, against one found in the sentence.
+	titleShare = 0.5
+)
+
+type candidate struct {
+	text     string
+	source   int // index into sources
+	pos      int // sentence position within its passage
+	stems    map[string]bool
+	title    map[string]bool // stems of the article's title: context
+	bigrams  map[string]bool // adjacent stem pairs of the sentence
+	coverage float64
+	score    float64
+}
+
+func extractiveAnswer(question string, sources []Result) Answer {
+	qstems := stemSet(Terms(question))
+	if len(qstems) == 0 {
+		return refusal(question, nil)
+	}
+	var cands []candidate
+	for i, r := range sources {
+		pos := 0
+		title := stemSet(tokenize(r.Title))
+		for _, para := range Paragraphs(r.Text) {
+			for _, s := range Sentences(para) {
+				n := len(strings.Fields(s))
+				if n < 4 || n > 80 || isBoilerplate(s) {
+					pos++
+					continue
+				}
+				words := tokenize(s)
+				cands = append(cands, candidate{text: s, source: i, pos: pos, stems: stemSet(words), title: title, bigrams: bigramSet(words)})
+				pos++
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return refusal(question, nil)
+	}
+
+	// Inverse document frequency over the candidate sentences: a question
+	// word found in every sentence ("Hamas" in a store about Hamas) tells
+	// little; a rare one ("Doha") tells a lot.
+	df := make(map[string]int)
+	for _, c := range cands {
+		for t := range qstems {
+			if c.stems[t] {
+				df[t]++
+			}
+		}
+	}
+	weight := make(map[string]float64)
+	total := 0.0
+	for t := range qstems {
+		w := math.Log(1 + float64(len(cands))/float64(1+df[t]))
+		weight[t] = w
+		total += w
+	}
+	wantsTime := asksWhen(question)
+	wantsWho := whoRe.MatchString(question)
+	qbigrams := bigramSet(tokenize(question))
+	for i := range cands {
+		c := &cands[i]
+		got := 0.0
+		for t := range qstems {
+			switch {
+			case c.stems[t]:
+				got += weight[t]
+			case c.title[t]:
+				// The article is about it even if this sentence does
+				// not say it again ("What does Hamas want next?"
+				// answered from an article titled so).
+				got += titleShare * weight[t]
+			}
+		}
+		c.coverage = got / total
+		for b := range qbigrams {
+			if c.bigrams[b] {
+				c.coverage += 0.1 // "first phase" side by side beats "first" and "phase" apart
+			}
+		}
+		c.score = c.coverage + 0.15/float64(1+c.source) + 0.05/float64(1+c.pos)
+		if wantsTime && timeLike.MatchString(c.text) {
+			c.score += 0.15
+		}
+		if wantsWho && namesSomeone.MatchString(c.text) {
+			c.score += 0.1
+		}
+		if startsWithPronoun(c.text) {
+			// "He said..." read alone does not say who; prefer a
+			// sentence that names its speaker.
+			c.score -= 0.1
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	best := cands[0].coverage
+	if best < minCoverage {
+		return refusal(question, nil)
+	}
+
+	var picked []candidate
+	words := 0
+	for _, c := range cands {
+		if len(picked) == extractiveSentences || c.coverage < best*0.6 || c.coverage < minCoverage*0.75 {
+			break
+		}
+		n := len(strings.Fields(c.text))
+		if len(picked) > 0 && words+n > extractiveWords {
+			continue
+		}
+		if nearDuplicate(c, picked) {
+			continue
+		}
+		picked = append(picked, c)
+		words += n
+	}
+
+	num := make(map[int]int)
+	var cited []Citation
+	var b strings.Builder
+	for _, c := range picked {
+		n, ok := num[c.source]
+		if !ok {
+			n = len(cited) + 1
+			num[c.source] = n
+			cited = append(cited, citationOf(n, sources[c.source]))
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strings.TrimSpace(c.text))
+		b.WriteString(" [")
+		b.WriteString(strconv.Itoa(n))
+		b.WriteString("]")
+	}
+	return Answer{Question: question, Text: b.String(), Citations: cited, AsOf: newest(cited), Extractive: true}
+}
+
+// nearDuplicate reports whether c says much the same as an already picked
+// sentence (the same wire copy in two outlets, say).
+func nearDuplicate(c candidate, picked []candidate) bool {
+	for _, p := range picked {
+		inter := 0
+		for t := range c.stems {
+			if p.stems[t] {
+				inter++
+			}
+		}
+		union := len(c.stems) + len(p.stems) - inter
+		if union > 0 && float64(inter)/float64(union) >= 0.5 {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	timeLike = regexp.MustCompile(`(?i)\b(\d{1,2}|\d{4}|january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|week|month)\b`)
+	whenRe   = regexp.MustCompile(`(?i)^\s*(when|what (day|date|time|year|month))\b|\bsince when\b|\bhow long\b`)
+)
+
+func asksWhen(q string) bool { return whenRe.MatchString(q) }
+
+var (
+	whoRe = regexp.MustCompile(`(?i)^\s*(who|whom|whose)\b`)
+	// namesSomeone matches two capitalised words in a row after the
+	// sentence's first word: "Adam Boehler", "White House".
+	namesSomeone = regexp.MustCompile(`\S\s+\p{Lu}\p{Ll}+\s+\p{Lu}\p{Ll}+`)
+)
+
+var pronounStart = regexp.MustCompile(`^(He|She|They|It|His|Her|Their|Its|This|These|Those)\b`)
+
+func startsWithPronoun(s string) bool { return pronounStart.MatchString(s) }
+
+// isBoilerplate drops sentences that describe the source rather than the
+// news, such as the starter briefs' note on how they were written.
+func isBoilerplate(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "this brief was written") || strings.Contains(l, "all rights reserved") ||
+		strings.HasPrefix(l, "sign up") || strings.HasPrefix(l, "subscribe")
+}
+
+// stemSet maps words to their stems so that "negotiations" meets
+// "negotiating" and "talks" meets "talk", leaving out stop words.
+func stemSet(words []string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		if stopWords[w] {
+			continue
+		}
+		m[stem(w)] = true
+	}
+	return m
+}
+
+// bigramSet returns the adjacent pairs of non-stop stems in words, joined
+// by a space.
+func bigramSet(words []string) map[string]bool {
+	m := make(map[string]bool)
+	prev := ""
+	for _, w := range words {
+		if stopWords[w] {
+			prev = ""
+			continue
+		}
+		st := stem(w)
+		if prev != "" {
+			m[prev+" "+st] = true
+		}
+		prev = st
+	}
+	return m
+}
+
+// stem reduces an English word to its Porter2 (Snowball) stem, the same
+// family of stemmer FTS5's porter tokenizer uses for search, so that the
+// sentence picker agrees with retrieval on what counts as the same word.
+// Words in other scripts come back unchanged.
+func stem(w string) string {
+	if !isASCIIWord(w) {
+		return w
+	}
+	return english.Stem(w, true)
+}
+
+func isASCIIWord(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
