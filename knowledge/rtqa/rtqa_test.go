@@ -1,0 +1,92 @@
+package rtqa
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"parley/knowledge"
+)
+
+// devDir is the RealTime QA development data, beside the repository. It is
+// third-party data: read in place, never copied here.
+const devDir = "../../../shared/evaldata/realtimeqa-2026-dev"
+
+func TestScore(t *testing.T) {
+	set := &Set{Questions: []Question{
+		{ID: "a", Relevant: map[string]bool{"u1": true}},
+		{ID: "b", Relevant: map[string]bool{"u2": true, "u3": true}},
+		{ID: "c", Relevant: map[string]bool{"u9": true}},
+	}}
+	m := set.Score(map[string][]string{
+		"a": {"u1", "x"},      // hit at 1
+		"b": {"x", "y", "u3"}, // first hit at 3
+		"c": {"x"},            // miss
+	})
+	if m.Questions != 3 || m.Hits1 != 1.0/3 || m.Hits5 != 2.0/3 || m.Hits10 != 2.0/3 {
+		t.Errorf("hits = %+v", m)
+	}
+	if want := (1 + 1.0/3) / 3; m.MRR10 != want {
+		t.Errorf("MRR@10 = %v, want %v", m.MRR10, want)
+	}
+	if m.NDCG10 <= 0 || m.NDCG10 >= m.Hits10 {
+		t.Errorf("nDCG@10 = %v, want between 0 and Hits@10", m.NDCG10)
+	}
+}
+
+func TestFoldAndCollapse(t *testing.T) {
+	if got := Fold("  Nicolás  Maduro's (U.S.) "); got != "nicolás maduro s u s" {
+		t.Errorf("Fold = %q", got)
+	}
+	if got := Collapse([]string{"a", "b", "a", "c", "b"}); len(got) != 3 || got[2] != "c" {
+		t.Errorf("Collapse = %q", got)
+	}
+}
+
+// TestDevelopmentWeeks runs the whole evaluation on the development weeks and
+// holds Parley to the bar: at least the plain FTS5 reference,
+// computed in the same run.
+func TestDevelopmentWeeks(t *testing.T) {
+	if _, err := os.Stat(devDir); err != nil {
+		t.Skipf("RealTime QA data not found at %s: %v", devDir, err)
+	}
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	ctx := context.Background()
+	set, err := Load(devDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Questions) < 100 || len(set.Articles) < 1000 {
+		t.Fatalf("loaded %d questions and %d articles; the data looks truncated", len(set.Questions), len(set.Articles))
+	}
+	dir := t.TempDir()
+	store, err := knowledge.Open(ctx, filepath.Join(dir, "eval.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	r, w, _ := os.Pipe()
+	go func() { set.WriteJSONL(w); w.Close() }()
+	if _, err := store.Import(ctx, r, knowledge.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	refRanked, _, err := set.Reference(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := set.Score(refRanked)
+	for _, asOf := range []bool{false, true} {
+		ranked, _, err := set.Run(ctx, store, asOf, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := set.Score(ranked)
+		t.Logf("as-of %v: MRR@10 %.3f (reference %.3f), Hits@10 %.3f", asOf, got.MRR10, ref.MRR10, got.Hits10)
+		if got.MRR10 < ref.MRR10 {
+			t.Errorf("as-of %v: MRR@10 %.3f below the reference %.3f", asOf, got.MRR10, ref.MRR10)
+		}
+	}
+}
