@@ -31,15 +31,15 @@ const MaxSearchLimit = 200
 // passage's score (it rewards long articles and cost 5 points of MRR), a
 // bonus for an article's first passage, a heavier title weight, fusing in
 // whole-article BM25 from a second index, and adjacent-word phrase terms.
-const (
+var (
 	// titleWeight multiplies BM25 weights of terms found in the title
 	// column. The title is indexed with every passage of its article, so
 	// it already counts in each.
 	titleWeight = 1.0
 	// candidateFactor: how many passages per requested result are read
 	// from the index before date weighting reorders them.
-	candidateFactor = 8
-	minCandidates   = 400
+	candidateFactor = 3
+	minCandidates   = 60
 )
 
 // Search returns the passages that best answer question, best first. Any
@@ -67,13 +67,40 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 		}
 	}
 	for i := range cands {
-		cands[i].Score *= prior.factor(cands[i].PublishedAt, opt.AsOf)
+		c := &cands[i]
+		c.Score *= prior.factor(c.PublishedAt, opt.AsOf)
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
 	if len(cands) > opt.Limit {
 		cands = cands[:opt.Limit]
 	}
 	return cands, nil
+}
+
+// BareSearch runs only the full-text query Search starts from: the same
+// MATCH expression in BM25 order, limit rows of passage ids, with no joins
+// and no date weighting. It exists so that benchmarks and `parley eval` can
+// report Search's cost beside the engine's own.
+func (s *Store) BareSearch(ctx context.Context, question string, limit int) ([]int64, error) {
+	terms := Terms(question)
+	if len(terms) == 0 {
+		return nil, nil
+	}
+	rows, err := s.reader.QueryContext(ctx, `SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?`,
+		matchExpr(terms), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // candidates reads the top n passages by BM25 with their articles' metadata.
@@ -123,7 +150,7 @@ type datePrior struct {
 var (
 	// asOfPrior is used when the caller asks as of a date: the reader
 	// wants what was news then.
-	asOfPrior = datePrior{floor: 0.6, tauDays: 45, future: 0.3, undated: 0.8}
+	asOfPrior = datePrior{floor: 0.7, tauDays: 20, future: 0.3, undated: 0.8}
 	// freshnessPrior is used otherwise, relative to the store's newest
 	// article: a gentle preference for recent reporting that leaves old
 	// background findable.

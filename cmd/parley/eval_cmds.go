@@ -30,6 +30,12 @@ type evalReport struct {
 	Passages int       `json:"passages"`
 	ImportS  float64   `json:"import_seconds"`
 	Rows     []evalRow `json:"rows"`
+	// SearchOverBare is Parley's median search latency over the bare
+	// FTS5 query's, on the same store in the same run.
+	SearchOverBare float64 `json:"search_over_bare_median"`
+	// Support measures extractive answers (no model): how often the cited
+	// sentences contain the right answer.
+	Support rtqa.Support `json:"extractive_answer_support"`
 }
 
 func cmdEval(ctx context.Context, a *app, args []string) error {
@@ -103,6 +109,20 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		rep.Rows = append(rep.Rows, row(name, set.Score(ranked), ref, lat))
 	}
 
+	bareLat, err := set.RunBare(ctx, store, *limit)
+	if err != nil {
+		return err
+	}
+	bare := row("bare FTS5 query, same store (latency only)", rtqa.Metrics{}, ref, bareLat)
+	bare.RatioMRR = 0
+	rep.Rows = append(rep.Rows, bare)
+	rep.SearchOverBare = rep.Rows[1].MedianMS / bare.MedianMS
+
+	rep.Support, err = set.AnswerSupport(ctx, knowledge.NewAnswerer(store, knowledge.AnswererOptions{Now: a.now}))
+	if err != nil {
+		return err
+	}
+
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -114,10 +134,20 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintln(tw, "\tHits@1\tHits@5\tHits@10\tMRR@10\tnDCG@10\tMRR ratio\tmedian ms\tp99 ms\t")
 	for _, r := range rep.Rows {
 		m := r.Metrics
+		if m.Questions == 0 {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%.2f\t%.2f\t\n", r.Name, r.MedianMS, r.P99MS)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.2f\t\n",
 			r.Name, m.Hits1, m.Hits5, m.Hits10, m.MRR10, m.NDCG10, r.RatioMRR, r.MedianMS, r.P99MS)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\nsearch median / bare FTS5 median on the same store: %.2f\n", rep.SearchOverBare)
+	fmt.Fprintf(a.stdout, "extractive answers (no model), as of the question date: %d of %d cite the right answer (%.1f%%), %d refused\n",
+		rep.Support.Supported, rep.Support.Questions, 100*rep.Support.Share, rep.Support.Refused)
+	return nil
 }
 
 func row(name string, m, ref rtqa.Metrics, lat []time.Duration) evalRow {

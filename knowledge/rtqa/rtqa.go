@@ -133,7 +133,8 @@ func judge(qa qaLine, g gcsLine) (Question, bool) {
 	if err != nil || idx < 0 || idx >= len(qa.Choices) {
 		return Question{}, false
 	}
-	date, _ := time.Parse("2006-01-02", qa.Date)
+	// Most weeks write 2026-01-08, some 2026/04/24.
+	date, _ := knowledge.ParseDate(qa.Date)
 	q := Question{ID: qa.ID, Date: date, Sentence: qa.Sentence, Answer: qa.Choices[idx], Relevant: map[string]bool{}}
 	want := Fold(q.Answer)
 	if want == "" {

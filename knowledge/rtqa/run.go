@@ -48,6 +48,21 @@ func (s *Set) Run(ctx context.Context, store *knowledge.Store, asOf bool, limit 
 	return ranked, lat, nil
 }
 
+// RunBare asks every question through store.BareSearch, the full-text query
+// alone, and returns each query's latency: the engine's own cost on the
+// same store, for comparison with Run's.
+func (s *Set) RunBare(ctx context.Context, store *knowledge.Store, limit int) ([]time.Duration, error) {
+	lat := make([]time.Duration, 0, len(s.Questions))
+	for _, q := range s.Questions {
+		start := time.Now()
+		if _, err := store.BareSearch(ctx, q.Sentence, limit); err != nil {
+			return nil, fmt.Errorf("question %s: %w", q.ID, err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat, nil
+}
+
 // Reference ranks the questions with the benchmark's plain baseline: SQLite
 // FTS5 BM25 over whole articles (title and body columns, porter unicode61
 // tokenizer, the question's words minus stop words OR-ed together), in a
@@ -126,4 +141,36 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	i := int(p / 100 * float64(len(s)-1))
 	return s[i]
+}
+
+// Support is how often extractive answers carry the right answer.
+type Support struct {
+	Questions int     `json:"questions"`
+	Supported int     `json:"supported"` // cited sentences contain the right answer's text
+	Refused   int     `json:"refused"`
+	Share     float64 `json:"share"` // Supported / Questions
+}
+
+// AnswerSupport asks every question through ans (extractive when it has no
+// model), as of the question's date, and counts the answers whose text
+// contains the right choice (folded as the benchmark folds it).
+func (s *Set) AnswerSupport(ctx context.Context, ans *knowledge.Answerer) (Support, error) {
+	var sup Support
+	for _, q := range s.Questions {
+		a, err := ans.Answer(ctx, knowledge.Question{Text: q.Sentence, AsOf: q.Date.Add(24*time.Hour - time.Second), Asker: "eval"})
+		if err != nil {
+			return sup, fmt.Errorf("question %s: %w", q.ID, err)
+		}
+		sup.Questions++
+		switch {
+		case a.Refusal:
+			sup.Refused++
+		case strings.Contains(" "+Fold(a.Text)+" ", " "+Fold(q.Answer)+" "):
+			sup.Supported++
+		}
+	}
+	if sup.Questions > 0 {
+		sup.Share = float64(sup.Supported) / float64(sup.Questions)
+	}
+	return sup, nil
 }
