@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kljensen/snowball/english"
 )
@@ -26,7 +28,10 @@ const (
 	minCoverage = 0.4
 	// titleShare is how much a question word found only in the sentence's
 	// article title counts, against one found in the sentence.
-	titleShare = 0.5
+	titleShare = 0.8
+	// entityBonus favours, for questions whose answer is a name, a
+	// sentence that names something the question does not.
+	entityBonus = 0.2
 )
 
 type candidate struct {
@@ -86,6 +91,11 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	}
 	wantsTime := asksWhen(question)
 	wantsWho := whoRe.MatchString(question)
+	wantsEntity := entityRe.MatchString(question)
+	qwords := make(map[string]bool)
+	for _, w := range tokenize(question) {
+		qwords[w] = true
+	}
 	qbigrams := bigramSet(tokenize(question))
 	for i := range cands {
 		c := &cands[i]
@@ -114,6 +124,9 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		if wantsWho && namesSomeone.MatchString(c.text) {
 			c.score += 0.1
 		}
+		if wantsEntity && hasNewName(c.text, qwords) {
+			c.score += entityBonus
+		}
 		if startsWithPronoun(c.text) {
 			// "He said..." read alone does not say who; prefer a
 			// sentence that names its speaker.
@@ -121,7 +134,10 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
-	best := cands[0].coverage
+	best := 0.0
+	for _, c := range cands {
+		best = max(best, c.coverage)
+	}
 	if best < minCoverage {
 		return refusal(question, nil)
 	}
@@ -195,6 +211,27 @@ var (
 	// sentence's first word: "Adam Boehler", "White House".
 	namesSomeone = regexp.MustCompile(`\S\s+\p{Lu}\p{Ll}+\s+\p{Lu}\p{Ll}+`)
 )
+
+// entityRe matches questions whose answer is a name: "Which country...",
+// "Who...", "Where...", "What is the name...".
+var entityRe = regexp.MustCompile(`(?i)^\s*(which|who|whom|whose|where|what (is|was|are|were) the name)\b|\b(which|what) (country|city|state|company|team|person|group|agency|organi[sz]ation)\b`)
+
+// hasNewName reports whether s has a capitalised word, other than its
+// first, that the question does not contain: a candidate answer.
+func hasNewName(s string, qwords map[string]bool) bool {
+	fields := strings.Fields(s)
+	for i, f := range fields {
+		if i == 0 {
+			continue
+		}
+		f = strings.Trim(f, `.,;:!?"'()[]“”‘’`)
+		r, _ := utf8.DecodeRuneInString(f)
+		if unicode.IsUpper(r) && len(f) > 1 && !qwords[strings.ToLower(f)] && !stopWords[strings.ToLower(f)] {
+			return true
+		}
+	}
+	return false
+}
 
 var pronounStart = regexp.MustCompile(`^(He|She|They|It|His|Her|Their|Its|This|These|Those)\b`)
 
