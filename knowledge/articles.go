@@ -30,7 +30,7 @@ func (s *Store) Add(ctx context.Context, in NewArticle) (AddResult, error) {
 	if err != nil {
 		return AddResult{}, err
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
@@ -63,7 +63,8 @@ func (s *Store) prepare(in NewArticle) (Article, []string, error) {
 	if len(in.Text) > maxBodyBytes {
 		return a, nil, fmt.Errorf("%w: the text is over %d MiB", ErrInvalid, maxBodyBytes>>20)
 	}
-	a.Text = strings.Join(Paragraphs(in.Text), "\n\n")
+	paras := Paragraphs(in.Text)
+	a.Text = strings.Join(paras, "\n\n")
 	if a.Text == "" {
 		return a, nil, fmt.Errorf("%w: an article needs some text", ErrInvalid)
 	}
@@ -81,27 +82,42 @@ func (s *Store) prepare(in NewArticle) (Article, []string, error) {
 		a.AddedBy = "unknown"
 	}
 	a.ContentHash = contentHash(a.Text)
-	passages := Chunk(a.Text, DefaultPassageWords)
+	passages := chunkParagraphs(paras, DefaultPassageWords)
 	a.Passages = len(passages)
 	return a, passages, nil
 }
 
+// writeTx is a write transaction with the statements that adding articles
+// repeats, prepared once per transaction rather than once per article.
+type writeTx struct {
+	*sql.Tx
+	insPassage, insIndex *sql.Stmt
+}
+
+func (s *Store) beginWrite(ctx context.Context) (*writeTx, error) {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &writeTx{Tx: tx}, nil
+}
+
 // addTx stores a prepared article inside tx. See Add.
-func (s *Store) addTx(ctx context.Context, tx *sql.Tx, a Article, passages []string) (AddResult, error) {
-	existing, err := findDuplicate(ctx, tx, a)
+func (s *Store) addTx(ctx context.Context, tx *writeTx, a Article, passages []string) (AddResult, error) {
+	existing, err := findDuplicate(ctx, tx.Tx, a)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
 	now := s.now()
 	if existing != 0 {
-		old, err := getArticle(ctx, tx, existing)
+		old, err := getArticle(ctx, tx.Tx, existing)
 		if err != nil {
 			return AddResult{}, fmt.Errorf("add article: %w", err)
 		}
 		if old.Status == StatusActive {
 			return AddResult{Article: old}, nil
 		}
-		if err := setStatus(ctx, tx, old, StatusActive, a.AddedBy, now); err != nil {
+		if err := setStatus(ctx, tx.Tx, old, StatusActive, a.AddedBy, now); err != nil {
 			return AddResult{}, fmt.Errorf("restore article %d: %w", old.ID, err)
 		}
 		old.Status, old.RemovedBy, old.RemovedAt = StatusActive, "", time.Time{}
@@ -120,10 +136,10 @@ func (s *Store) addTx(ctx context.Context, tx *sql.Tx, a Article, passages []str
 	if a.ID, err = r.LastInsertId(); err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
-	if err := insertPassages(ctx, tx, a.ID, a.Title, passages); err != nil {
+	if err := tx.insertPassages(ctx, a.ID, a.Title, passages); err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
-	if err := recordChange(ctx, tx, a.ID, "add", a.AddedBy, now); err != nil {
+	if err := recordChange(ctx, tx.Tx, a.ID, "add", a.AddedBy, now); err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
 	return AddResult{Article: a, Created: true}, nil
@@ -139,19 +155,18 @@ func findDuplicate(ctx context.Context, tx *sql.Tx, a Article) (int64, error) {
 	return id, err
 }
 
-func insertPassages(ctx context.Context, tx *sql.Tx, articleID int64, title string, passages []string) error {
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO passages (article_id, seq, body) VALUES (?, ?, ?)`)
-	if err != nil {
-		return err
+func (tx *writeTx) insertPassages(ctx context.Context, articleID int64, title string, passages []string) error {
+	var err error
+	if tx.insPassage == nil {
+		if tx.insPassage, err = tx.PrepareContext(ctx, `INSERT INTO passages (article_id, seq, body) VALUES (?, ?, ?)`); err != nil {
+			return err
+		}
+		if tx.insIndex, err = tx.PrepareContext(ctx, `INSERT INTO passages_fts (rowid, title, body) VALUES (?, ?, ?)`); err != nil {
+			return err
+		}
 	}
-	defer ins.Close()
-	idx, err := tx.PrepareContext(ctx, `INSERT INTO passages_fts (rowid, title, body) VALUES (?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer idx.Close()
 	for i, p := range passages {
-		r, err := ins.ExecContext(ctx, articleID, i, p)
+		r, err := tx.insPassage.ExecContext(ctx, articleID, i, p)
 		if err != nil {
 			return err
 		}
@@ -159,7 +174,7 @@ func insertPassages(ctx context.Context, tx *sql.Tx, articleID int64, title stri
 		if err != nil {
 			return err
 		}
-		if _, err := idx.ExecContext(ctx, pid, title, p); err != nil {
+		if _, err := tx.insIndex.ExecContext(ctx, pid, title, p); err != nil {
 			return err
 		}
 	}
@@ -412,9 +427,16 @@ func CanonicalURL(raw string) (string, error) {
 // contentHash identifies an article's text regardless of whitespace and case,
 // so the same wire story pasted twice is one article.
 func contentHash(text string) string {
-	norm := strings.ToLower(strings.Join(strings.Fields(text), " "))
-	sum := sha256.Sum256([]byte(norm))
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	first := true
+	for w := range strings.FieldsSeq(strings.ToLower(text)) {
+		if !first {
+			h.Write([]byte{' '})
+		}
+		first = false
+		h.Write([]byte(w))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // clean collapses whitespace, drops invalid UTF-8 and cuts s to max runes.

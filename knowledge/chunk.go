@@ -13,17 +13,33 @@ import (
 // precision that lets a cited passage stay short enough to quote.
 const DefaultPassageWords = 220
 
+// maxChunkTarget caps Chunk's target so that its size arithmetic cannot
+// overflow; it is far above the word count of the largest article the store
+// accepts.
+const maxChunkTarget = 1 << 24
+
 // Chunk cuts text into passages of about target words. It never splits
 // inside a paragraph unless the paragraph alone is much longer than target,
 // and then only between sentences. A short tail joins the passage before it.
 // Whitespace inside paragraphs is collapsed; paragraphs within a passage are
-// separated by a blank line.
+// separated by a blank line. A target of zero or less means
+// DefaultPassageWords; one above maxChunkTarget means maxChunkTarget.
 func Chunk(text string, target int) []string {
 	if target <= 0 {
 		target = DefaultPassageWords
 	}
+	target = min(target, maxChunkTarget)
+	return chunkParagraphs(Paragraphs(text), target)
+}
+
+// chunkParagraphs is Chunk for text already split by Paragraphs.
+func chunkParagraphs(paras []string, target int) []string {
+	if target <= 0 {
+		target = DefaultPassageWords
+	}
+	target = min(target, maxChunkTarget)
 	var units []string
-	for _, p := range Paragraphs(text) {
+	for _, p := range paras {
 		if wordCount(p) <= target*3/2 {
 			units = append(units, p)
 			continue
@@ -101,21 +117,66 @@ func splitWords(s string, max int) []string {
 // Paragraphs splits text into paragraphs with whitespace collapsed. Blank
 // lines separate paragraphs; when the text has none, each line is one.
 func Paragraphs(text string) []string {
-	text = strings.ReplaceAll(text, "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\r", "\n")
-	text = strings.ToValidUTF8(text, "\uFFFD")
-	sep := "\n\n"
-	if !strings.Contains(text, sep) {
-		sep = "\n"
+	if strings.IndexByte(text, '\r') >= 0 {
+		text = strings.ReplaceAll(text, "\r\n", "\n")
+		text = strings.ReplaceAll(text, "\r", "\n")
 	}
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	byBlank := hasInnerBlankLine(text)
 	var out []string
-	for _, p := range strings.Split(text, sep) {
-		p = strings.Join(strings.Fields(p), " ")
-		if p != "" {
-			out = append(out, p)
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			out = append(out, b.String())
+			b.Reset()
 		}
 	}
+	for line := range strings.Lines(text) {
+		if isBlank(line) {
+			if byBlank {
+				flush()
+			}
+			continue
+		}
+		if !byBlank {
+			flush()
+		}
+		appendWords(&b, line)
+	}
+	flush()
 	return out
+}
+
+// hasInnerBlankLine reports whether a whitespace-only line stands between
+// two lines with text.
+func hasInnerBlankLine(text string) bool {
+	seenText, blankAfterText := false, false
+	for line := range strings.Lines(text) {
+		switch {
+		case !isBlank(line) && blankAfterText:
+			return true
+		case !isBlank(line):
+			seenText = true
+		case seenText:
+			blankAfterText = true
+		}
+	}
+	return false
+}
+
+func isBlank(line string) bool { return strings.TrimSpace(line) == "" }
+
+// appendWords appends the words of s to b, separated by single spaces,
+// with a space before them if b is not empty.
+func appendWords(b *strings.Builder, s string) {
+	for w := range strings.FieldsSeq(s) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+	}
 }
 
 // Sentences splits a paragraph into sentences: a sentence ends at '.', '!',

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"parley/knowledge"
 )
@@ -138,30 +137,4 @@ func titles(res []knowledge.Result) []string {
 		out = append(out, r.Title)
 	}
 	return out
-}
-
-func BenchmarkSearch(b *testing.B) {
-	s := mustOpen(b)
-	ctx := context.Background()
-	words := strings.Fields("ceasefire hostages Doha Cairo envoy Hamas Israel Gaza aid crossings phase talks prisoners withdrawal reconstruction mediators Qatar Egypt negotiations truce release border humanitarian officials statement proposal deal agreement")
-	var sb strings.Builder
-	for i := range 2000 {
-		sb.Reset()
-		for j := range 400 {
-			sb.WriteString(words[(i*7+j*13+j*j)%len(words)])
-			if j%40 == 39 {
-				sb.WriteString(".\n\n")
-			} else {
-				sb.WriteByte(' ')
-			}
-		}
-		mustAdd(b, s, knowledge.NewArticle{Title: words[i%len(words)] + " report", Text: sb.String(),
-			PublishedAt: date("2025-01-01").Add(time.Duration(i) * time.Hour)})
-	}
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		if _, err := s.Search(ctx, "What did Hamas say about the Doha ceasefire talks and hostages?", knowledge.SearchOptions{Limit: 10}); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

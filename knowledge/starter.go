@@ -97,7 +97,7 @@ func (s *Store) SeedStarter(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("seed starter briefs: %w", err)
 	}

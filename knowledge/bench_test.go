@@ -1,0 +1,187 @@
+package knowledge
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// Benchmarks over generated data of realistic size. Results and the machine
+// they ran on are recorded in the README. Run:
+//
+//	go test -tags sqlite_fts5 -run '^$' -bench . -benchtime 1x ./knowledge/
+//	PARLEY_BENCH_LARGE=1 go test ... -bench 'SearchScale/1M' -timeout 60m ./knowledge/
+//
+// The stores are built once and kept in the system's temporary directory,
+// since a million passages take minutes to index.
+
+// benchStore opens (building it the first time) a store of about passages
+// synthetic passages.
+func benchStore(b *testing.B, passages int) *Store {
+	b.Helper()
+	ctx := context.Background()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("parley-bench-%d.db", passages))
+	done := path + ".done"
+	if _, err := os.Stat(done); err != nil {
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			os.Remove(p)
+		}
+		s, err := Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, w, _ := os.Pipe()
+		go func() {
+			newSynthCorpus(uint64(passages)).writeJSONL(w, passages)
+			w.Close()
+		}()
+		start := time.Now()
+		sum, err := s.Import(ctx, r, ImportOptions{AddedBy: "bench", Report: func(li LineIssue) { b.Log(li) }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("built %s: %d articles, %d passages in %v", path, sum.Added, sum.Passages, time.Since(start).Round(time.Second))
+		s.Close()
+		os.WriteFile(done, nil, 0o600)
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkSearchScale times Search beside the bare FTS5 query it starts
+// from (BareSearch), question by question in the same run, and reports the
+// median and 99th percentile of each and the ratio of the medians.
+func BenchmarkSearchScale(b *testing.B) {
+	sizes := []int{100_000}
+	if os.Getenv("PARLEY_BENCH_LARGE") != "" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			s := benchStore(b, n)
+			ctx := context.Background()
+			c := newSynthCorpus(7)
+			qs := make([]string, 300)
+			for i := range qs {
+				qs[i] = c.question()
+			}
+			var parley, bare []time.Duration
+			b.ResetTimer()
+			for b.Loop() {
+				for _, q := range qs {
+					t0 := time.Now()
+					if _, err := s.BareSearch(ctx, q, 10); err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					if _, err := s.Search(ctx, q, SearchOptions{Limit: 10}); err != nil {
+						b.Fatal(err)
+					}
+					bare = append(bare, t1.Sub(t0))
+					parley = append(parley, time.Since(t1))
+				}
+			}
+			pm, bm := pct(parley, 50), pct(bare, 50)
+			b.ReportMetric(ms(pm), "search-p50-ms")
+			b.ReportMetric(ms(pct(parley, 99)), "search-p99-ms")
+			b.ReportMetric(ms(bm), "bare-p50-ms")
+			b.ReportMetric(ms(pct(bare, 99)), "bare-p99-ms")
+			b.ReportMetric(float64(pm)/float64(bm), "p50-ratio")
+		})
+	}
+}
+
+// BenchmarkImport times Store.Import of generated articles beside bare
+// FTS5 inserts of the same passages (one plain FTS5 table, one
+// transaction) in the same run.
+func BenchmarkImport(b *testing.B) {
+	const articles = 3000
+	c := newSynthCorpus(3)
+	var jsonl bytes.Buffer
+	enc := json.NewEncoder(&jsonl)
+	var recs []ImportRecord
+	for i := range articles {
+		r := c.article(i, c.articleWords())
+		recs = append(recs, r)
+		enc.Encode(r)
+	}
+	chunks := make([][]string, len(recs))
+	passages := 0
+	for i, r := range recs {
+		chunks[i] = Chunk(r.Text, DefaultPassageWords)
+		passages += len(chunks[i])
+	}
+	ctx := context.Background()
+
+	b.Run("parley", func(b *testing.B) {
+		var took time.Duration
+		for b.Loop() {
+			s, err := Open(ctx, filepath.Join(b.TempDir(), "p.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			t0 := time.Now()
+			sum, err := s.Import(ctx, bytes.NewReader(jsonl.Bytes()), ImportOptions{})
+			took += time.Since(t0)
+			if err != nil || sum.Added != articles {
+				b.Fatalf("import: %+v, %v", sum, err)
+			}
+			s.Close()
+		}
+		b.ReportMetric(float64(articles*b.N)/took.Seconds(), "articles/s")
+		b.ReportMetric(float64(passages*b.N)/took.Seconds(), "passages/s")
+	})
+	b.Run("bare-fts5", func(b *testing.B) {
+		var took time.Duration
+		for b.Loop() {
+			db, err := sql.Open("sqlite3", "file:"+filepath.Join(b.TempDir(), "bare.db")+"?_journal_mode=WAL&_synchronous=NORMAL")
+			if err != nil {
+				b.Fatal(err)
+			}
+			db.SetMaxOpenConns(1)
+			if _, err := db.Exec(`CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2')`); err != nil {
+				b.Fatal(err)
+			}
+			t0 := time.Now()
+			tx, _ := db.Begin()
+			st, _ := tx.Prepare(`INSERT INTO t (title, body) VALUES (?, ?)`)
+			for i, r := range recs {
+				for _, p := range chunks[i] {
+					if _, err := st.Exec(r.Title, p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			st.Close()
+			if err := tx.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			took += time.Since(t0)
+			db.Close()
+		}
+		b.ReportMetric(float64(articles*b.N)/took.Seconds(), "articles/s")
+		b.ReportMetric(float64(passages*b.N)/took.Seconds(), "passages/s")
+	})
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
