@@ -211,11 +211,20 @@ func retrievalQuery(q Question) string {
 }
 
 // pickSources keeps the best passage of each article first, then further
-// passages, up to n, so one long article cannot fill every slot.
+// passages, up to n, so one long article cannot fill every slot. A passage
+// that repeats a better one of another article nearly word for word (the
+// same wire story in two outlets) is left out, so it cannot crowd out a
+// different source.
 func pickSources(found []Result, n int) []Result {
 	var out, rest []Result
 	seen := make(map[int64]bool)
+	var sigs []map[uint64]struct{}
 	for _, r := range found {
+		sig := shingles(r.Text)
+		if nearDuplicateOf(sig, sigs) {
+			continue
+		}
+		sigs = append(sigs, sig)
 		if seen[r.ArticleID] {
 			rest = append(rest, r)
 			continue
@@ -228,6 +237,44 @@ func pickSources(found []Result, n int) []Result {
 		out = out[:n]
 	}
 	return out
+}
+
+// shingles hashes the overlapping runs of four words of s (FNV-1a).
+func shingles(s string) map[uint64]struct{} {
+	words := tokenize(s)
+	out := make(map[uint64]struct{}, len(words))
+	for i := 0; i+4 <= len(words); i++ {
+		h := uint64(14695981039346656037)
+		for _, w := range words[i : i+4] {
+			for j := 0; j < len(w); j++ {
+				h = (h ^ uint64(w[j])) * 1099511628211
+			}
+			h = (h ^ 0xff) * 1099511628211
+		}
+		out[h] = struct{}{}
+	}
+	return out
+}
+
+// nearDuplicateOf reports whether sig shares at least 60% of its shingles
+// (Jaccard) with one of sigs. Passages of the same article never do, as
+// they do not overlap.
+func nearDuplicateOf(sig map[uint64]struct{}, sigs []map[uint64]struct{}) bool {
+	for _, o := range sigs {
+		if len(sig) == 0 || len(o) == 0 {
+			continue
+		}
+		inter := 0
+		for k := range sig {
+			if _, ok := o[k]; ok {
+				inter++
+			}
+		}
+		if float64(inter)/float64(len(sig)+len(o)-inter) >= 0.6 {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Answerer) modelAnswer(ctx context.Context, q Question, asOf time.Time, sources []Result) (Answer, error) {

@@ -3,6 +3,7 @@ package knowledge_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -260,5 +261,32 @@ func TestFeedbackAndGaps(t *testing.T) {
 	}
 	if err := s.RecordFeedback(ctx, ans.ID, "u1", 3); !errors.Is(err, knowledge.ErrInvalid) {
 		t.Errorf("bad vote: %v", err)
+	}
+}
+
+func TestAnswerSkipsWireCopies(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t)
+	wire := "Mediators from Egypt and Qatar presented a new proposal to extend the truce by fifty days, two officials briefed on the talks said on Sunday. " +
+		"The proposal would see half of the remaining hostages released in exchange for Palestinian prisoners, the officials said."
+	for i, outlet := range []string{"Outlet A", "Outlet B", "Outlet C"} {
+		mustAdd(t, s, knowledge.NewArticle{
+			Title: "Mediators propose truce extension", Outlet: outlet, PublishedAt: date("2025-03-09"),
+			Text: fmt.Sprintf("(%s) %s", strings.Repeat("Update ", i+1), wire),
+		})
+	}
+	mustAdd(t, s, knowledge.NewArticle{Title: "Israel weighs truce proposal", Outlet: "Outlet D", PublishedAt: date("2025-03-10"),
+		Text: "Israeli officials said they were studying the mediators' proposal to extend the truce and would answer within days."})
+	f, m := newModel(t, 5*time.Second, llmtest.Reply{Text: "Mediators proposed a fifty-day extension [1]."})
+	a := knowledge.NewAnswerer(s, knowledge.AnswererOptions{Model: m})
+	if _, err := a.Answer(ctx, knowledge.Question{Text: "What did the mediators propose about extending the truce?"}); err != nil {
+		t.Fatal(err)
+	}
+	prompt := f.Prompts()[0]
+	if n := strings.Count(prompt, "remaining hostages released"); n != 1 {
+		t.Errorf("the same wire story went to the model %d times, want once:\n%s", n, prompt)
+	}
+	if !strings.Contains(prompt, "studying the mediators' proposal") {
+		t.Errorf("the distinct source was crowded out:\n%s", prompt)
 	}
 }
