@@ -45,6 +45,7 @@ func commands() []command {
 		{"search", "search the store for passages that answer a question", cmdSearch},
 		{"eval", "measure search on RealTime QA weeks", cmdEval},
 		{"backup", "write a consistent copy of the store to a file", cmdBackup},
+		{"bot", "run the Discord bot", cmdBot},
 	}
 }
 
