@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"parley/knowledge"
+	"parley/knowledge/rgb"
 	"parley/knowledge/rtqa"
 )
 
@@ -39,12 +40,16 @@ type evalReport struct {
 }
 
 func cmdEval(ctx context.Context, a *app, args []string) error {
+	if len(args) > 0 && args[0] == "rgb" {
+		return evalRGB(ctx, a, args[1:])
+	}
 	if len(args) == 0 || args[0] != "rtqa" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(a.stdout, "Usage: parley eval rtqa [--json] [--limit N] DIR\n\nMeasure search on RealTime QA weeks. See 'parley eval rtqa --help'.")
+			fmt.Fprintln(a.stdout, "Usage: parley eval rtqa [--json] [--limit N] DIR\n       parley eval rgb [--json] FILE\n\n"+
+				"Measure search on RealTime QA weeks, or answers on RGB's English counterfactual split.\nSee 'parley eval rtqa --help' and 'parley eval rgb --help'.")
 			return nil
 		}
-		return usageErr("want 'parley eval rtqa DIR'")
+		return usageErr("want 'parley eval rtqa DIR' or 'parley eval rgb FILE'")
 	}
 	fs := a.newFlags("eval rtqa", "[--json] [--limit N] DIR",
 		"Load the RealTime QA weeks in DIR (YYYYMMDD_qa.jsonl with YYYYMMDD_gcs.jsonl) into a fresh\n"+
@@ -160,3 +165,61 @@ func row(name string, m, ref rtqa.Metrics, lat []time.Duration) evalRow {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func evalRGB(ctx context.Context, a *app, args []string) error {
+	fs := a.newFlags("eval rgb", "[--json] FILE",
+		"Answer RGB's English counterfactual questions (en_fact.json), each over a fresh store holding\n"+
+			"only its passages, in three conditions: negative passages only (the right answer is a\n"+
+			"refusal), positive and negative passages (the right answer, cited), and counterfactual\n"+
+			"passages (not fooled into the planted false answer). Uses the configured model\n"+
+			"(OPENAI_BASE_URL / OPENAI_API_KEY), or extractive answers without one.")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("want one FILE")
+	}
+	items, err := rgb.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "parley-rgb-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	mode := "extractive (no model configured)"
+	var cfgErr error
+	results, err := rgb.Run(ctx, items, tmp, func(store *knowledge.Store) *knowledge.Answerer {
+		ans, err := a.newAnswerer(store, "", false)
+		if err != nil {
+			cfgErr = err
+			return knowledge.NewAnswerer(store, knowledge.AnswererOptions{})
+		}
+		if !ans.Extractive() {
+			mode = "model"
+		}
+		return ans
+	})
+	if cfgErr != nil {
+		return cfgErr
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"file": pos[0], "mode": mode, "results": results})
+	}
+	fmt.Fprintf(a.stdout, "RGB English counterfactual split: %d questions, answers: %s\n\n", len(items), mode)
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "condition\tcorrect\trefused\tfooled\tfigure\t")
+	for _, r := range results {
+		what := map[string]string{"negative only": "refusal rate", "positive + negative": "accuracy", "counterfactual + negative": "not fooled"}[r.Condition]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s %.2f\t\n", r.Condition, r.Correct, r.Refused, r.Fooled, what, r.Rate)
+	}
+	return tw.Flush()
+}
