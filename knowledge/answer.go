@@ -101,6 +101,21 @@ type AnswererOptions struct {
 	FallbackToExtractive bool
 	Now                  func() time.Time
 	Log                  *slog.Logger
+	// Observe, when set, is called once after every Answer call, from the
+	// calling goroutine, with what happened: for metrics.
+	Observe func(AnswerEvent)
+}
+
+// AnswerEvent describes one Answer call.
+type AnswerEvent struct {
+	Duration   time.Duration
+	Err        error // nil on success (a refusal is a success)
+	Refusal    bool
+	Extractive bool
+	// Fallback is true when the model failed and the answer was made
+	// extractively instead.
+	Fallback                       bool
+	PromptTokens, CompletionTokens int
 }
 
 // Answerer turns questions into checked, cited answers from a Store. It is
@@ -149,7 +164,16 @@ var ErrQuestionTooLong = fmt.Errorf("%w: the question is longer than %d characte
 // Answer answers q from the store and records the answer (refusals become
 // coverage gaps). Errors are the model's (after its retries) or the
 // store's; an unanswerable question is not an error but a refusal.
-func (a *Answerer) Answer(ctx context.Context, q Question) (Answer, error) {
+func (a *Answerer) Answer(ctx context.Context, q Question) (ans Answer, err error) {
+	if a.opt.Observe != nil {
+		start := a.opt.Now()
+		defer func() {
+			a.opt.Observe(AnswerEvent{
+				Duration: a.opt.Now().Sub(start), Err: err, Refusal: ans.Refusal, Extractive: ans.Extractive,
+				Fallback: ans.Extractive && a.opt.Model != nil, PromptTokens: ans.PromptTokens, CompletionTokens: ans.CompletionTokens,
+			})
+		}()
+	}
 	q.Text = strings.TrimSpace(q.Text)
 	if q.Text == "" {
 		return Answer{}, fmt.Errorf("%w: the question is empty", ErrInvalid)
@@ -170,7 +194,6 @@ func (a *Answerer) Answer(ctx context.Context, q Question) (Answer, error) {
 	}
 	sources := pickSources(found, a.opt.MaxSources)
 
-	var ans Answer
 	switch {
 	case len(sources) == 0:
 		ans = refusal(q.Text, nil)

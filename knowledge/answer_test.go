@@ -290,3 +290,27 @@ func TestAnswerSkipsWireCopies(t *testing.T) {
 		t.Errorf("the distinct source was crowded out:\n%s", prompt)
 	}
 }
+
+func TestObserveReportsEachAnswer(t *testing.T) {
+	_, m := newModel(t, 5*time.Second, llmtest.Reply{Status: 401}, llmtest.Reply{Text: "Hamas met the envoy [1]."})
+	s := mustOpen(t)
+	s.SeedStarter(context.Background())
+	var events []knowledge.AnswerEvent
+	a := knowledge.NewAnswerer(s, knowledge.AnswererOptions{Model: m, FallbackToExtractive: true,
+		Observe: func(e knowledge.AnswerEvent) { events = append(events, e) }})
+	a.Answer(context.Background(), knowledge.Question{Text: "When did the first phase begin?"})
+	a.Answer(context.Background(), knowledge.Question{Text: "Who met Hamas?"})
+	a.Answer(context.Background(), knowledge.Question{Text: ""})
+	if len(events) != 3 {
+		t.Fatalf("events = %d, want 3", len(events))
+	}
+	if !events[0].Fallback || !events[0].Extractive || events[0].Err != nil {
+		t.Errorf("model failure with fallback: %+v", events[0])
+	}
+	if events[1].Extractive || events[1].PromptTokens != 100 || events[1].CompletionTokens != 20 {
+		t.Errorf("model answer: %+v", events[1])
+	}
+	if events[2].Err == nil {
+		t.Errorf("empty question: %+v, want an error", events[2])
+	}
+}
