@@ -214,6 +214,11 @@ func (a *Answerer) Answer(ctx context.Context, q Question) (ans Answer, err erro
 	}
 	if ans.Refusal {
 		ans.Closest = closest(sources, 3)
+		if len(ans.Closest) == 0 {
+			// Nothing matched at all: point to what the store does
+			// cover, newest first, so the reader knows what to ask.
+			ans.Closest = a.recentSources(ctx, 3)
+		}
 	}
 	ans.Question = q.Text
 	id, err := a.store.recordAnswer(context.WithoutCancel(ctx), q, ans, a.opt.Now())
@@ -350,6 +355,21 @@ func refusal(question string, closest []Citation) Answer {
 		Refusal:  true,
 		Closest:  closest,
 	}
+}
+
+// recentSources lists the n most recently published active articles.
+func (a *Answerer) recentSources(ctx context.Context, n int) []Citation {
+	arts, err := a.store.recent(ctx, n)
+	if err != nil {
+		a.opt.Log.Error("list recent sources", slog.String("error", err.Error()))
+		return nil
+	}
+	out := make([]Citation, 0, len(arts))
+	for i, r := range arts {
+		out = append(out, Citation{N: i + 1, ArticleID: r.ID, Title: r.Title, Outlet: r.Outlet, URL: r.URL,
+			PublishedAt: r.PublishedAt, Origin: r.Origin})
+	}
+	return out
 }
 
 // closest lists up to n distinct articles among the sources, best first.

@@ -200,6 +200,9 @@ func TestExtractiveRefusesOffTopic(t *testing.T) {
 		if !ans.Refusal {
 			t.Errorf("%q: got an answer %q, want a refusal", q, ans.Text)
 		}
+		if len(ans.Closest) == 0 || ans.Closest[0].Title == "" {
+			t.Errorf("%q: refusal names no sources: %+v", q, ans.Closest)
+		}
 	}
 	// A question near the topic but not covered names the closest sources.
 	ans, _ := a.Answer(context.Background(), knowledge.Question{Text: "How many trucks of aid entered Gaza through Rafah in February?"})

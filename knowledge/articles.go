@@ -344,6 +344,26 @@ func (s *Store) List(ctx context.Context, opt ListOptions) ([]Article, int, erro
 	return out, total, nil
 }
 
+// recent returns the n active articles published last (undated ones last),
+// without their text.
+func (s *Store) recent(ctx context.Context, n int) ([]Article, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+articleColumns+` FROM articles a
+		WHERE a.status = 'active' ORDER BY a.published_at IS NULL, a.published_at DESC, a.id DESC LIMIT ?`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Article
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
 // Changes returns the most recent changes to the store, newest first.
 func (s *Store) Changes(ctx context.Context, limit int) ([]Change, error) {
 	if limit <= 0 {

@@ -28,8 +28,8 @@ func TestAskOfflineFromStarterBriefs(t *testing.T) {
 		}
 	}
 	r := c.run("", "ask", "Who won the 2024 Champions League final?")
-	if r.code != 0 || !strings.Contains(r.stdout, "My sources don't cover that.") {
-		t.Errorf("off-topic: exit %d, out %q", r.code, r.stdout)
+	if r.code != 0 || !strings.Contains(r.stdout, "My sources don't cover that.") || !strings.Contains(r.stdout, "closest sources") {
+		t.Errorf("off-topic: exit %d, out %q; want a refusal naming sources", r.code, r.stdout)
 	}
 	r = c.run("", "ask", "How many aid trucks entered Gaza through Rafah?")
 	if !strings.Contains(r.stdout, "don't cover") || !strings.Contains(r.stdout, "closest sources") {

@@ -79,8 +79,9 @@ func cmdSearch(ctx context.Context, a *app, args []string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		q := strings.TrimSpace(sc.Text())
-		if q == "" && !*asJSON {
+		// Echo the line as given, so output lines match input lines.
+		q := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(q) == "" && !*asJSON {
 			continue
 		}
 		if err := one(q); err != nil {
