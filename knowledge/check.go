@@ -11,11 +11,14 @@ import (
 )
 
 var (
-	// citeGroup matches "[1]", "[1, 3]", "[1][2]" is two groups.
-	citeGroup = regexp.MustCompile(`\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\]`)
+	// citeGroup matches "[1]", "[1, 3]", "[1][2]" is two groups. Numbers
+	// of any length match, so that "[1000]" is dropped rather than left
+	// looking like a citation.
+	citeGroup = regexp.MustCompile(`\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]`)
 	// links matches Markdown links and bare URLs a model may write.
-	mdLinkRe  = regexp.MustCompile(`\[([^\]\n]{1,200})\]\((?:https?://|www\.)[^)\s]*\)`)
-	bareURLRe = regexp.MustCompile(`(?i)<?\b(?:https?://|www\.)[^\s<>()\[\]]+>?`)
+	mdLinkRe = regexp.MustCompile(`\[([^\]\n]{1,200})\]\((?:https?://|www\.)[^)\s]*\)`)
+	// A scheme counts wherever it starts ("xhttps://y", a bare "https://").
+	bareURLRe = regexp.MustCompile(`(?i)<?(?:https?://|\bwww\.)[^\s<>()\[\]]*>?`)
 	// quoteRe matches text between straight or curly double quotes.
 	quoteRe = regexp.MustCompile(`"([^"\n]{1,600})"|“([^”\n]{1,600})”|«([^»\n]{1,600})»`)
 )
@@ -33,33 +36,39 @@ func checkAnswer(raw string, sources []Result) Answer {
 		return refusal("", nil)
 	}
 	// A marker after a partial answer means the model hedged; keep the
-	// answer, drop the marker.
-	text = strings.TrimSpace(strings.ReplaceAll(text, prompts.NoAnswerMarker, ""))
-	text = mdLinkRe.ReplaceAllString(text, "$1")
-	text = bareURLRe.ReplaceAllString(text, "")
+	// answer, drop the marker. Removing a marker, a link or a citation can
+	// join the text on either side into a new one ("ht[9]tps://x" becomes a
+	// link, "[[9]1]" a citation), so the text is cleaned until nothing
+	// changes. Each round that changes the text removes digits, or
+	// separators between cited numbers, or shortens it, so this ends.
+	dropped := 0
+	for {
+		next := strings.ReplaceAll(text, prompts.NoAnswerMarker, "")
+		next = mdLinkRe.ReplaceAllString(next, "$1")
+		next = bareURLRe.ReplaceAllString(next, "")
+		next = tidySpaces(citeGroup.ReplaceAllStringFunc(next, func(g string) string {
+			return expandCitations(g, len(sources), &dropped, func(n int) int { return n })
+		}))
+		if next == text {
+			break
+		}
+		text = next
+	}
 
+	// Every citation left names a sent source; number them by first use.
 	renumber := make(map[int]int) // sent number -> shown number
 	var cited []Citation
-	dropped := 0
 	text = citeGroup.ReplaceAllStringFunc(text, func(g string) string {
-		var out strings.Builder
-		for _, f := range strings.FieldsFunc(strings.Trim(g, "[] "), func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
-			n, err := strconv.Atoi(f)
-			if err != nil || n < 1 || n > len(sources) {
-				dropped++
-				continue
-			}
+		return expandCitations(g, len(sources), &dropped, func(n int) int {
 			shown, ok := renumber[n]
 			if !ok {
 				shown = len(cited) + 1
 				renumber[n] = shown
 				cited = append(cited, citationOf(shown, sources[n-1]))
 			}
-			out.WriteString("[" + strconv.Itoa(shown) + "]")
-		}
-		return out.String()
+			return shown
+		})
 	})
-	text = tidySpaces(text)
 	if len(cited) == 0 {
 		a := refusal("", nil)
 		a.Dropped = dropped
@@ -67,6 +76,38 @@ func checkAnswer(raw string, sources []Result) Answer {
 	}
 	text, unverified := markUnverifiedQuotes(text, cited)
 	return Answer{Text: text, Citations: cited, AsOf: newest(cited), Unverified: unverified, Dropped: dropped}
+}
+
+// expandCitations rewrites a citation group such as "[1, 3]" as "[1][3]",
+// numbers mapped through show. Numbers outside 1..sent are dropped and
+// counted in dropped.
+func expandCitations(g string, sent int, dropped *int, show func(int) int) string {
+	var out strings.Builder
+	for _, f := range strings.FieldsFunc(strings.Trim(g, "[] "), func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > sent {
+			*dropped++
+			continue
+		}
+		out.WriteString("[" + strconv.Itoa(show(n)) + "]")
+	}
+	return out.String()
+}
+
+// scrubQuoted removes links and bracketed numbers from text quoted as-is
+// from a source, so that in an answer only Parley's own citations look like
+// citations. Like checkAnswer, it repeats until nothing changes, since a
+// removal can join the text around it into a new link or bracket.
+func scrubQuoted(s string) string {
+	for {
+		next := mdLinkRe.ReplaceAllString(s, "$1")
+		next = bareURLRe.ReplaceAllString(next, "")
+		next = tidySpaces(citeGroup.ReplaceAllString(next, ""))
+		if next == s {
+			return s
+		}
+		s = next
+	}
 }
 
 // newest returns the latest publication date among citations.

@@ -56,6 +56,9 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		title := stemSet(tokenize(r.Title))
 		for _, para := range Paragraphs(r.Text) {
 			for _, s := range Sentences(para) {
+				// Quoted as-is, a sentence must not bring its own
+				// footnote numbers or links into the answer.
+				s = scrubQuoted(s)
 				n := len(strings.Fields(s))
 				if n < 4 || n > 80 || isBoilerplate(s) {
 					pos++

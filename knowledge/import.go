@@ -117,11 +117,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opt ImportOptions) (Imp
 }
 
 // parseRecord decodes and validates one line. A non-fatal issue comes with a
-// usable article.
+// usable article. Anything after the object (a second object run onto the
+// same line) makes the line bad, rather than being silently ignored.
 func parseRecord(line []byte, lineNo int, addedBy string) (NewArticle, *LineIssue) {
 	var rec ImportRecord
-	dec := json.NewDecoder(bytes.NewReader(line))
-	if err := dec.Decode(&rec); err != nil {
+	if err := json.Unmarshal(line, &rec); err != nil {
 		return NewArticle{}, &LineIssue{Line: lineNo, Fatal: true, Message: "not a JSON object: " + jsonErrorText(err)}
 	}
 	var missing []string
