@@ -29,6 +29,7 @@ type ImportSummary struct {
 	Duplicates int // lines whose article was already stored (or repeated in the file)
 	Restored   int // previously removed articles brought back
 	Skipped    int // bad lines, each reported through ImportOptions.Report
+	RolledBack int // lines whose articles were rolled back when the store failed
 	Passages   int // passages indexed for the added articles
 }
 
@@ -213,6 +214,7 @@ func (b *importBatch) add(ctx context.Context, in NewArticle, lineNo int, report
 	if err != nil {
 		lost := b.n
 		b.rollback()
+		b.sum.RolledBack += lost + 1
 		return fmt.Errorf("import: line %d: %w (the %d earlier articles of its batch were rolled back; import again to resume)", lineNo, err, lost)
 	}
 	switch {

@@ -3,6 +3,7 @@ package knowledge
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // maxQueryTerms caps how many terms a question contributes to the full-text
@@ -10,7 +11,9 @@ import (
 // minutes.
 const maxQueryTerms = 32
 
-// maxTermLen drops "words" that are really base64 blobs or URLs run together.
+// maxTermLen drops "words" that are really base64 blobs or URLs run
+// together. It counts characters, not bytes, so that long words of scripts
+// with multi-byte letters (Arabic, Hebrew, Thai) still count as words.
 const maxTermLen = 40
 
 // Terms extracts search terms from a natural-language question: lower-cased
@@ -23,7 +26,7 @@ func Terms(question string) []string {
 	var terms, stops []string
 	seen := make(map[string]bool)
 	for _, w := range words {
-		if seen[w] || len(w) > maxTermLen {
+		if seen[w] || utf8.RuneCountInString(w) > maxTermLen {
 			continue
 		}
 		seen[w] = true

@@ -138,3 +138,15 @@ func titles(res []knowledge.Result) []string {
 	}
 	return out
 }
+
+func TestTermsCountCharactersNotBytes(t *testing.T) {
+	// 25 Arabic letters are 50 bytes; 30 Thai letters are 90 bytes.
+	for _, w := range []string{strings.Repeat("ب", 25), strings.Repeat("ก", 30)} {
+		if got := knowledge.Terms(w); len(got) != 1 {
+			t.Errorf("Terms(%q) = %q, want the word kept", w, got)
+		}
+	}
+	if got := knowledge.Terms(strings.Repeat("x", 41)); len(got) != 0 {
+		t.Errorf("a 41-letter run was kept: %q", got)
+	}
+}

@@ -30,16 +30,19 @@ func newSynthCorpus(seed uint64) *synthCorpus {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	c := &synthCorpus{rng: rng, day: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c.zipf = rand.NewZipf(rng, 1.07, 2, 59_999)
+	// One vocabulary for every seed, so that questions drawn with one seed
+	// meet articles written with another.
+	vrng := rand.New(rand.NewPCG(1, 1^0x9e3779b97f4a7c15))
 	common := strings.Fields(`the of and to a in that said for on is was with he it as at by from his
 		has have be are an were not but they who their been had which will its after would this talks
 		ceasefire hostages Hamas Israel Gaza Doha Cairo envoy officials mediators aid release phase deal`)
 	c.vocab = append(c.vocab, common...)
 	syll := []string{"ka", "ro", "mi", "sel", "tan", "vor", "el", "us", "bri", "dan", "ko", "li", "ma", "ther", "on", "ra", "zi", "pe", "gol", "ash"}
 	for len(c.vocab) < 60_000 {
-		n := 2 + rng.IntN(3)
+		n := 2 + vrng.IntN(3)
 		var b strings.Builder
 		for range n {
-			b.WriteString(syll[rng.IntN(len(syll))])
+			b.WriteString(syll[vrng.IntN(len(syll))])
 		}
 		c.vocab = append(c.vocab, b.String())
 	}

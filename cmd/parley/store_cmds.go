@@ -55,6 +55,9 @@ func cmdImport(ctx context.Context, a *app, args []string) error {
 	})
 	fmt.Fprintf(a.stdout, "imported %d new articles (%d passages); %d already stored; %d restored; %d lines skipped; %d lines read\n",
 		sum.Added, sum.Passages, sum.Duplicates, sum.Restored, sum.Skipped, sum.Lines)
+	if sum.RolledBack > 0 {
+		fmt.Fprintf(a.stdout, "%d lines were rolled back when the store failed; run the import again to finish it\n", sum.RolledBack)
+	}
 	return err
 }
 
