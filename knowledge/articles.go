@@ -444,19 +444,15 @@ func CanonicalURL(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// contentHash identifies an article's text regardless of whitespace and case,
-// so the same wire story pasted twice is one article.
+// contentHash identifies an article's text regardless of whitespace and
+// case, so the same wire story pasted twice is one article. text must be
+// normalised as Paragraphs leaves it (words separated by single spaces
+// within paragraphs, paragraphs by "\n\n"), which prepare guarantees; the
+// hash is then that of the lower-cased words joined by single spaces.
 func contentHash(text string) string {
-	h := sha256.New()
-	first := true
-	for w := range strings.FieldsSeq(strings.ToLower(text)) {
-		if !first {
-			h.Write([]byte{' '})
-		}
-		first = false
-		h.Write([]byte(w))
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	norm := strings.ReplaceAll(strings.ToLower(text), "\n\n", " ")
+	sum := sha256.Sum256([]byte(norm))
+	return hex.EncodeToString(sum[:])
 }
 
 // clean collapses whitespace, drops invalid UTF-8 and cuts s to max runes.

@@ -277,4 +277,17 @@ func isAbbreviation(before string) bool {
 	return abbreviations[strings.ToLower(word)]
 }
 
-func wordCount(s string) int { return len(strings.Fields(s)) }
+// wordCount counts the words of s without building them, since the
+// chunker calls it for every paragraph of every imported article.
+func wordCount(s string) int {
+	n, inWord := 0, false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			inWord = false
+		} else if !inWord {
+			inWord = true
+			n++
+		}
+	}
+	return n
+}
