@@ -181,8 +181,8 @@ func (b *Bot) answer(ctx context.Context, q knowledge.Question, r reply, conv *c
 	if conv != nil {
 		conv.add(knowledge.Turn{Question: q.Text, Answer: ans.Text}, maxTurns)
 	}
-	b.log.Info("answered", append(logAttrs, slog.Int64(keyAnswerID, ans.ID), slog.Bool("refusal", ans.Refusal),
-		slog.Bool("extractive", ans.Extractive), slog.Int("messages", len(pieces)), slog.Duration(keyElapsed, time.Since(start)))...)
+	b.log.Info("answered", append(logAttrs, slog.Int64(keyAnswerID, ans.ID), slog.Bool(keyRefusal, ans.Refusal),
+		slog.Bool(keyExtractive, ans.Extractive), slog.Int(keyMessages, len(pieces)), slog.Duration(keyElapsed, time.Since(start)))...)
 }
 
 // compute waits for a slot, then asks the Answerer, streaming previews
@@ -278,7 +278,7 @@ type interactionReply struct {
 }
 
 func (r *interactionReply) preview(ctx context.Context, content string) {
-	err := r.b.once(ctx, previewTimeout, r.b.editOriginalCall(r.i, content, nil))
+	err := r.b.once(ctx, opStreamEdit, previewTimeout, r.b.editOriginalCall(r.i, content, nil))
 	if err != nil && ctx.Err() == nil {
 		r.b.log.Debug("streaming edit failed", slog.String(keyErr, safeErr(err)))
 	}
@@ -296,10 +296,17 @@ func (r *interactionReply) more(ctx context.Context, content string, comps []dis
 }
 
 // fail tells only the asker (an ephemeral follow-up), then removes the
-// public "thinking..." or half-streamed response.
+// public "thinking..." or half-streamed response. When follow-ups fail (they
+// may be what failed in the first place), the response itself becomes the
+// apology: deleting it would leave the asker with nothing at all.
 func (r *interactionReply) fail(ctx context.Context, msg string) {
 	if err := r.b.followup(ctx, r.i, msg, nil, discordgo.MessageFlagsEphemeral); err != nil {
-		r.b.log.Warn("apology not delivered", slog.String(keyErr, safeErr(err)))
+		r.b.log.Warn("apology not delivered as a follow-up; editing the response instead", slog.String(keyErr, safeErr(err)))
+		empty := []discordgo.MessageComponent{}
+		if err := r.b.editOriginal(ctx, r.i, msg, &empty); err != nil {
+			r.b.log.Warn("apology not delivered", slog.String(keyErr, safeErr(err)))
+		}
+		return
 	}
 	if err := r.b.deleteOriginal(ctx, r.i); err != nil {
 		r.b.log.Debug("removing the response failed", slog.String(keyErr, safeErr(err)))

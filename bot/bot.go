@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -115,6 +116,19 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for cooldowns; nil means time.Now.
 	Now func() time.Time
+	// OnInteraction, when set, is called for every interaction received,
+	// from discordgo's event goroutine, with its kind: a command name
+	// ("ask", "source", "gaps"), "unknown" for a command Parley no longer
+	// has, "feedback" for a button, "modal" for a submitted form. It is
+	// meant for metrics and must return quickly.
+	OnInteraction func(kind string)
+	// OnDiscordError, when set, is called after every failed Discord REST
+	// attempt, retried ones included, with the operation (one of a small
+	// fixed set, such as "edit_response" or "followup") and the HTTP status:
+	// 429 for a rate limit, 0 when no response came in time. Attempts that
+	// fail because the bot cancelled them are not reported. It is meant for
+	// metrics and must return quickly.
+	OnDiscordError func(op string, status int)
 }
 
 // Deps are the domain services the bot calls.
@@ -150,6 +164,8 @@ type Bot struct {
 
 	gwMu   sync.Mutex
 	gwConn net.Conn // the latest raw gateway connection, to unblock Open
+
+	connected atomic.Bool // the last value Connected read
 }
 
 // Logging attribute keys.
@@ -163,6 +179,17 @@ const (
 	keyElapsed  = "elapsed"
 	keyAttempt  = "attempt"
 	keyOp       = "op"
+	keyRetryIn  = "retry_in"
+	keyBotUser  = "bot_user"
+	keyScope    = "scope"
+	keyCount    = "count"
+	keyArticle  = "article"
+	keyCreated  = "created"
+	keyRefusal  = "refusal"
+	keyMessages = "messages"
+
+	keyExtractive     = "extractive"
+	keyMessageContent = "message_content"
 )
 
 // New checks cfg and returns a Bot that has not connected yet. It returns
@@ -256,6 +283,26 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	return b, nil
 }
 
+// Connected reports whether the gateway connection is up: READY or RESUMED
+// received and not closed or dropped since. It is false before Run
+// connects, after Run returns, and while discordgo fails to reconnect; a
+// reconnection that works at once may not show. Answers in flight do not
+// need the gateway (they go over REST), but no new questions arrive
+// without it.
+func (b *Bot) Connected() bool {
+	// discordgo keeps this in Session.DataReady, under the session's lock,
+	// which it holds through a connection's handshake and for the second
+	// it sleeps while closing one: rather than wait, say what was last
+	// seen.
+	if b.sess.TryRLock() {
+		up := b.sess.DataReady
+		b.sess.RUnlock()
+		b.connected.Store(up)
+		return up
+	}
+	return b.connected.Load()
+}
+
 // intents are the gateway intents the bot asks for: none privileged unless
 // messageContent.
 func intents(messageContent bool) discordgo.Intent {
@@ -303,8 +350,8 @@ func (b *Bot) Run(ctx context.Context) error {
 		// may still be there: serve rather than crash-loop.
 		b.log.Error("commands not registered; slash commands may be missing or out of date", slog.String(keyErr, err.Error()))
 	}
-	b.log.Info("bot ready", slog.String("user", b.botUserID()), slog.Bool("extractive", b.deps.Answerer.Extractive()),
-		slog.Bool("message_content", b.cfg.MessageContent))
+	b.log.Info("bot ready", slog.String(keyBotUser, b.botUserID()), slog.Bool(keyExtractive, b.deps.Answerer.Extractive()),
+		slog.Bool(keyMessageContent, b.cfg.MessageContent))
 	<-ctx.Done()
 	b.log.Info("bot stopping")
 	b.shutdown()
@@ -324,7 +371,7 @@ func (b *Bot) open(ctx context.Context) error {
 		if authFailure(err) {
 			return fmt.Errorf("bot: Discord rejected the token: %s", safeErr(err))
 		}
-		b.log.Warn("connecting to Discord failed; retrying", slog.String(keyErr, safeErr(err)), slog.Duration("in", backoff))
+		b.log.Warn("connecting to Discord failed; retrying", slog.String(keyErr, safeErr(err)), slog.Duration(keyRetryIn, backoff))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -427,6 +474,7 @@ func (b *Bot) shutdown() {
 	if err := b.sess.Close(); err != nil {
 		b.log.Warn("closing the Discord session", slog.String(keyErr, safeErr(err)))
 	}
+	b.connected.Store(false)
 }
 
 // begin registers a unit of work (a handler or an answer) unless the bot
@@ -482,7 +530,7 @@ func (b *Bot) registerCommands(ctx context.Context) error {
 		return errors.New("bot: READY carried no application id")
 	}
 	cmds := commandDefinitions(b.cfg.MaxQuestion)
-	err := b.retryCall(ctx, "register commands", func(opts ...discordgo.RequestOption) error {
+	err := b.retryCall(ctx, opRegister, func(opts ...discordgo.RequestOption) error {
 		_, err := b.sess.ApplicationCommandBulkOverwrite(app, b.cfg.GuildID, cmds, opts...)
 		return err
 	})
@@ -496,6 +544,6 @@ func (b *Bot) registerCommands(ctx context.Context) error {
 	if b.cfg.GuildID != "" {
 		scope = "guild " + b.cfg.GuildID
 	}
-	b.log.Info("commands registered", slog.String("scope", scope), slog.Int("count", len(cmds)))
+	b.log.Info("commands registered", slog.String(keyScope, scope), slog.Int(keyCount, len(cmds)))
 	return nil
 }

@@ -95,6 +95,9 @@ func (b *Bot) onInteraction(_ *discordgo.Session, ic *discordgo.InteractionCreat
 	if i == nil {
 		return
 	}
+	if b.cfg.OnInteraction != nil {
+		b.cfg.OnInteraction(interactionKind(i))
+	}
 	if !b.begin() {
 		// Shutting down: say so rather than let the command time out. The
 		// bot's context may be gone; respond bounds the call itself.
@@ -122,6 +125,23 @@ func (b *Bot) onInteraction(_ *discordgo.Session, ic *discordgo.InteractionCreat
 	case discordgo.InteractionModalSubmit:
 		b.handleModal(ctx, i)
 	}
+}
+
+// interactionKind names i for Config.OnInteraction, from a fixed set.
+func interactionKind(i *discordgo.Interaction) string {
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand:
+		switch name := i.ApplicationCommandData().Name; name {
+		case cmdAsk, cmdSource, cmdGaps:
+			return name
+		}
+		return "unknown"
+	case discordgo.InteractionMessageComponent:
+		return "feedback"
+	case discordgo.InteractionModalSubmit:
+		return "modal"
+	}
+	return "other"
 }
 
 // userID is the id of whoever triggered i, in a guild or a DM.

@@ -124,7 +124,7 @@ func (b *Bot) handleMessage(ctx context.Context, m *discordgo.Message, me string
 		// remembering the channel would make every later message in it a
 		// follow-up.
 		var th *discordgo.Channel
-		err := b.retryCall(ctx, "start thread", func(opts ...discordgo.RequestOption) error {
+		err := b.retryCall(ctx, opThread, func(opts ...discordgo.RequestOption) error {
 			var err error
 			th, err = b.sess.MessageThreadStartComplex(m.ChannelID, m.ID, &discordgo.ThreadStart{
 				Name: threadName(question), AutoArchiveDuration: 1440,
@@ -179,11 +179,11 @@ func (r *channelReply) put(ctx context.Context, content string, comps []discordg
 		if retry {
 			return r.b.retryCall(ctx, op, f)
 		}
-		return r.b.once(ctx, previewTimeout, f)
+		return r.b.once(ctx, op, previewTimeout, f)
 	}
 	if r.msgID == "" {
 		var id string
-		err := call(ctx, "send answer", r.b.sendMessageCall(r.channelID, content, comps, r.ref, &id))
+		err := call(ctx, opSend, r.b.sendMessageCall(r.channelID, content, comps, r.ref, &id))
 		if err == nil {
 			r.msgID = id
 		}
@@ -196,7 +196,7 @@ func (r *channelReply) put(ctx context.Context, content string, comps []discordg
 		}
 		cp = &comps
 	}
-	return call(ctx, "edit answer", r.b.editMessageCall(r.channelID, r.msgID, content, cp))
+	return call(ctx, opEdit, r.b.editMessageCall(r.channelID, r.msgID, content, cp))
 }
 
 func (r *channelReply) preview(ctx context.Context, content string) {
@@ -223,7 +223,7 @@ func (r *channelReply) fail(ctx context.Context, msg string) {
 	r.mu.Unlock()
 	if id != "" {
 		empty := []discordgo.MessageComponent{}
-		if err := r.b.retryCall(ctx, "edit answer", r.b.editMessageCall(r.channelID, id, msg, &empty)); err == nil {
+		if err := r.b.retryCall(ctx, opEdit, r.b.editMessageCall(r.channelID, id, msg, &empty)); err == nil {
 			return
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,21 @@ const (
 	fetchTimeout     = 60 * time.Second // /source add: fetching and storing a page
 	maxAttempts      = 4                // per call, first try included
 	maxRetryAfter    = 10 * time.Second // longer rate limits are not waited out
+)
+
+// Operations, as named in the log and to Config.OnDiscordError. They are a
+// small fixed set, so a metric labelled with them stays small.
+const (
+	opCallback   = "interaction_callback"
+	opEditReply  = "edit_response"
+	opStreamEdit = "stream_edit"
+	opFollowup   = "followup"
+	opDelete     = "delete_response"
+	opSend       = "send_message"
+	opEdit       = "edit_message"
+	opThread     = "start_thread"
+	opTyping     = "typing"
+	opRegister   = "register_commands"
 )
 
 // noMentions is the allowed_mentions of every write: an empty parse list,
@@ -51,6 +67,7 @@ func (b *Bot) retryCall(ctx context.Context, op string, call func(opts ...discor
 		if err == nil {
 			return nil
 		}
+		b.report(ctx, op, err)
 		wait, retry := retryDelay(err, attempt)
 		if !retry || attempt >= maxAttempts || ctx.Err() != nil {
 			return err
@@ -72,10 +89,45 @@ func (b *Bot) retryCall(ctx context.Context, op string, call func(opts ...discor
 
 // once runs a REST call a single time with a deadline; for streaming edits,
 // typing indicators and clean-ups, which are not worth retrying.
-func (b *Bot) once(ctx context.Context, timeout time.Duration, call func(opts ...discordgo.RequestOption) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (b *Bot) once(ctx context.Context, op string, timeout time.Duration, call func(opts ...discordgo.RequestOption) error) error {
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return call(discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
+	err := call(discordgo.WithContext(actx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
+	if err != nil {
+		b.report(ctx, op, err)
+	}
+	return err
+}
+
+// report passes a failed attempt to Config.OnDiscordError, unless it failed
+// because ctx was cancelled: that is the bot's doing (an answer finished, a
+// shutdown), not Discord's. A deadline, on the other hand, is counted: it
+// means Discord was slow.
+func (b *Bot) report(ctx context.Context, op string, err error) {
+	if b.cfg.OnDiscordError == nil || errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
+	b.cfg.OnDiscordError(op, errStatus(err))
+}
+
+// errStatus is the HTTP status of a failed REST call: 429 for a rate limit,
+// 0 when no response came (network failure, timeout).
+func errStatus(err error) int {
+	var rl *discordgo.RateLimitError
+	if errors.As(err, &rl) {
+		return http.StatusTooManyRequests
+	}
+	if status, _ := restCode(err); status != 0 {
+		return status
+	}
+	// discordgo reports a 502 it did not retry as "Exceeded Max retries
+	// HTTP 502 Bad Gateway".
+	if rest, ok := strings.CutPrefix(err.Error(), "Exceeded Max retries HTTP "); ok && len(rest) >= 3 {
+		if n, err := strconv.Atoi(rest[:3]); err == nil {
+			return n
+		}
+	}
+	return 0
 }
 
 // retryDelay says whether err is worth another attempt, and after how long.
@@ -158,7 +210,7 @@ func scrub(s string) string {
 func (b *Bot) respond(ctx context.Context, i *discordgo.Interaction, resp *discordgo.InteractionResponse) error {
 	ctx, cancel := context.WithTimeout(ctx, ackTimeout)
 	defer cancel()
-	err := b.retryCall(ctx, "interaction callback", func(opts ...discordgo.RequestOption) error {
+	err := b.retryCall(ctx, opCallback, func(opts ...discordgo.RequestOption) error {
 		return b.sess.InteractionRespond(i, resp, opts...)
 	})
 	if _, code := restCode(err); code == 40060 {
@@ -198,7 +250,7 @@ func (b *Bot) replyPrivately(ctx context.Context, i *discordgo.Interaction, cont
 // rate limit bucket, whose lock is held for the whole request, so one slow
 // or rate-limited edit would stall every answer.
 func (b *Bot) editOriginal(ctx context.Context, i *discordgo.Interaction, content string, comps *[]discordgo.MessageComponent) error {
-	return b.retryCall(ctx, "edit response", b.editOriginalCall(i, content, comps))
+	return b.retryCall(ctx, opEditReply, b.editOriginalCall(i, content, comps))
 }
 
 func (b *Bot) editOriginalCall(i *discordgo.Interaction, content string, comps *[]discordgo.MessageComponent) func(...discordgo.RequestOption) error {
@@ -212,7 +264,7 @@ func (b *Bot) editOriginalCall(i *discordgo.Interaction, content string, comps *
 
 // followup posts a further message for i.
 func (b *Bot) followup(ctx context.Context, i *discordgo.Interaction, content string, comps []discordgo.MessageComponent, flags discordgo.MessageFlags) error {
-	return b.retryCall(ctx, "follow-up", func(opts ...discordgo.RequestOption) error {
+	return b.retryCall(ctx, opFollowup, func(opts ...discordgo.RequestOption) error {
 		_, err := b.sess.FollowupMessageCreate(i, true, &discordgo.WebhookParams{
 			Content:         content,
 			Components:      comps,
@@ -225,7 +277,7 @@ func (b *Bot) followup(ctx context.Context, i *discordgo.Interaction, content st
 
 // deleteOriginal removes i's response, once, best effort.
 func (b *Bot) deleteOriginal(ctx context.Context, i *discordgo.Interaction) error {
-	return b.once(ctx, requestTimeout, func(opts ...discordgo.RequestOption) error {
+	return b.once(ctx, opDelete, requestTimeout, func(opts ...discordgo.RequestOption) error {
 		uri := discordgo.EndpointWebhookMessage(i.AppID, i.Token, "@original")
 		_, err := b.sess.RequestWithBucketID(http.MethodDelete, uri, nil, uri, opts...)
 		return err
@@ -236,7 +288,7 @@ func (b *Bot) deleteOriginal(ctx context.Context, i *discordgo.Interaction) erro
 // link previews suppressed, and returns its id.
 func (b *Bot) sendMessage(ctx context.Context, channelID, content string, comps []discordgo.MessageComponent, ref *discordgo.MessageReference) (string, error) {
 	var id string
-	err := b.retryCall(ctx, "send message", b.sendMessageCall(channelID, content, comps, ref, &id))
+	err := b.retryCall(ctx, opSend, b.sendMessageCall(channelID, content, comps, ref, &id))
 	return id, err
 }
 
@@ -287,7 +339,7 @@ func (b *Bot) typing(ctx context.Context, channelID string) {
 }
 
 func (b *Bot) typingOnce(ctx context.Context, channelID string) {
-	err := b.once(ctx, 2*time.Second, func(opts ...discordgo.RequestOption) error {
+	err := b.once(ctx, opTyping, 2*time.Second, func(opts ...discordgo.RequestOption) error {
 		return b.sess.ChannelTyping(channelID, opts...)
 	})
 	if err != nil && ctx.Err() == nil {

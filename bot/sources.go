@@ -110,7 +110,7 @@ func (b *Bot) sourceAdd(ctx context.Context, rawURL, who string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	b.log.Info("source added", slog.String(keyUser, who), slog.Int64("article", res.Article.ID), slog.Bool("created", res.Created))
+	b.log.Info("source added", slog.String(keyUser, who), slog.Int64(keyArticle, res.Article.ID), slog.Bool(keyCreated, res.Created))
 	return addedMessage(res), nil
 }
 
@@ -184,7 +184,7 @@ func (b *Bot) sourceRemove(ctx context.Context, id int64, who string) (string, e
 	if err != nil {
 		return "", err
 	}
-	b.log.Info("source removed", slog.String(keyUser, who), slog.Int64("article", a.ID))
+	b.log.Info("source removed", slog.String(keyUser, who), slog.Int64(keyArticle, a.ID))
 	return fmt.Sprintf("Removed #%d “%s” from the answers. Adding it again restores it.", a.ID,
 		escapeMarkdown(clip(oneLine(a.Title), maxTitle))), nil
 }
@@ -259,7 +259,7 @@ func (b *Bot) handleModal(ctx context.Context, i *discordgo.Interaction) {
 		if err != nil {
 			return "", err
 		}
-		b.log.Info("source added from text", slog.String(keyUser, who), slog.Int64("article", res.Article.ID), slog.Bool("created", res.Created))
+		b.log.Info("source added from text", slog.String(keyUser, who), slog.Int64(keyArticle, res.Article.ID), slog.Bool(keyCreated, res.Created))
 		return addedMessage(res), nil
 	}()
 	if err != nil {

@@ -53,8 +53,9 @@ func (a *app) readModelConfig() (modelConfig, error) {
 
 // newAnswerer builds the answer pipeline over store from the environment:
 // with a model when one is configured, extractive otherwise. promptsDir, if
-// not empty, overrides PARLEY_PROMPTS.
-func (a *app) newAnswerer(store *knowledge.Store, promptsDir string, fallback bool) (*knowledge.Answerer, error) {
+// not empty, overrides PARLEY_PROMPTS. configure, if given, adjusts the
+// options last (the bot adds its logger and metrics).
+func (a *app) newAnswerer(store *knowledge.Store, promptsDir string, fallback bool, configure ...func(*knowledge.AnswererOptions)) (*knowledge.Answerer, error) {
 	m, err := a.readModelConfig()
 	if err != nil {
 		return nil, err
@@ -70,6 +71,9 @@ func (a *app) newAnswerer(store *knowledge.Store, promptsDir string, fallback bo
 	if m.configured() {
 		opt.Model = llm.New(m.Config)
 		opt.ModelName = m.Model
+	}
+	for _, f := range configure {
+		f(&opt)
 	}
 	return knowledge.NewAnswerer(store, opt), nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"parley/bot"
+	"parley/knowledge"
 )
 
 func cmdBot(ctx context.Context, a *app, args []string) error {
@@ -24,6 +25,9 @@ func cmdBot(ctx context.Context, a *app, args []string) error {
 			"                          message in a bot thread is a follow-up (default off)\n"+
 			"  PARLEY_COOLDOWN         time between one user's questions (default 10s; 0 turns it off)\n"+
 			"  PARLEY_MAX_CONCURRENT   answers worked on at once (default 4)\n"+
+			"  PARLEY_LOG_FORMAT       text (default) or json\n"+
+			"  PARLEY_LOG_LEVEL        debug, info (default), warn or error\n"+
+			"  PARLEY_HTTP_ADDR        HOST:PORT for /healthz and /metrics, e.g. 127.0.0.1:9090 (default off)\n"+
 			"  OPENAI_BASE_URL, OPENAI_API_KEY, PARLEY_MODEL, PARLEY_ANSWER_TIMEOUT, PARLEY_PROMPTS\n"+
 			"                          the language model, as for 'parley ask'; without one, answers\n"+
 			"                          are extractive")
@@ -35,35 +39,71 @@ func cmdBot(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usageErr("unexpected argument %q", pos[0])
 	}
-	cfg, err := a.botConfig()
+	return a.runBot(ctx, *db, nil)
+}
+
+// runBot runs the bot over the store named by dbFlag (or the environment)
+// until ctx ends, with the operations listener beside it when
+// PARLEY_HTTP_ADDR is set; the listener stops when the bot has. adjust,
+// if not nil, changes the bot's configuration last: tests point it at a
+// fake Discord. Configuration errors name the variable.
+func (a *app) runBot(ctx context.Context, dbFlag string, adjust func(*bot.Config)) error {
+	log, err := a.newLogger()
 	if err != nil {
 		return err
 	}
-	store, err := a.openStore(ctx, *db)
+	cfg, err := a.botConfig(log)
+	if err != nil {
+		return err
+	}
+	addr, err := a.opsAddr()
+	if err != nil {
+		return err
+	}
+	store, err := a.openStore(ctx, dbFlag)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	log.Info("store open", slog.String(keyStore, store.Path()))
+	var m *metrics
+	if addr != "" {
+		m = newMetrics()
+		cfg.OnDiscordError, cfg.OnInteraction = m.discordError, m.interaction
+	}
 	// Fall back to extractive answers when the model fails: a user on
 	// Discord is better served by quoted sources than by an apology.
-	answerer, err := a.newAnswerer(store, "", true)
+	answerer, err := a.newAnswerer(store, "", true, func(o *knowledge.AnswererOptions) {
+		o.Log = log
+		if m != nil {
+			m.instrument(o)
+		}
+	})
 	if err != nil {
 		return err
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	b, err := bot.New(cfg, bot.Deps{Answerer: answerer, Sources: store, Fetcher: a.fetcher})
 	if err != nil {
 		return err
 	}
+	if addr != "" {
+		m.gatewayConnected(b.Connected)
+		stop, err := startOps(addr, newOpsHandler(m, log, storeCheck(store), gatewayCheck(b.Connected)), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	return b.Run(ctx)
 }
 
-// botConfig reads the bot's settings from the environment. Errors name the
-// variable.
-func (a *app) botConfig() (bot.Config, error) {
-	cfg := bot.Config{
-		Logger: slog.New(slog.NewTextHandler(a.stderr, nil)),
-		Now:    a.now,
-	}
+// botConfig reads the bot's settings from the environment; the bot logs to
+// log. Errors name the variable.
+func (a *app) botConfig(log *slog.Logger) (bot.Config, error) {
+	cfg := bot.Config{Logger: log, Now: a.now}
 	token := strings.TrimSpace(a.getenv("DISCORD_TOKEN"))
 	token = strings.TrimPrefix(token, "Bot ")
 	if token == "" {
