@@ -90,8 +90,10 @@ func (s *Store) BareSearch(ctx context.Context, question string, limit int) ([]i
 	if len(terms) == 0 {
 		return nil, nil
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?`,
-		matchExpr(terms), limit)
+	// The same ranking expression as candidates uses, so the comparison
+	// measures only what Search adds.
+	rows, err := s.reader.QueryContext(ctx, `SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?
+		ORDER BY bm25(passages_fts, ?, 1.0) LIMIT ?`, matchExpr(terms), titleWeight, limit)
 	if err != nil {
 		return nil, err
 	}
