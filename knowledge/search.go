@@ -3,6 +3,7 @@ package knowledge
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -78,6 +79,9 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 	if len(cands) > opt.Limit {
 		cands = cands[:opt.Limit]
 	}
+	if err := s.fillResults(ctx, cands); err != nil {
+		return nil, fmt.Errorf("search %q: %w", truncate(question, 80), err)
+	}
 	return cands, nil
 }
 
@@ -109,7 +113,9 @@ func (s *Store) BareSearch(ctx context.Context, question string, limit int) ([]i
 	return ids, rows.Err()
 }
 
-// candidates reads the top n passages by BM25 with their articles' metadata.
+// candidates reads the top n passages by BM25 with what ranking needs: ids,
+// position and the article's date. Texts and the rest of the metadata are
+// read by fillResults for the few that survive ranking.
 func (s *Store) candidates(ctx context.Context, match string, n int) ([]Result, error) {
 	rows, err := s.reader.QueryContext(ctx, `
 		WITH hits AS (
@@ -117,7 +123,7 @@ func (s *Store) candidates(ctx context.Context, match string, n int) ([]Result, 
 			FROM passages_fts WHERE passages_fts MATCH ?
 			ORDER BY score LIMIT ?
 		)
-		SELECT p.id, p.article_id, p.seq, p.body, a.url, a.title, a.outlet, a.published_at, a.origin, -h.score
+		SELECT p.id, p.article_id, p.seq, a.published_at, -h.score
 		FROM hits h
 		JOIN passages p ON p.id = h.id
 		JOIN articles a ON a.id = p.article_id
@@ -130,17 +136,48 @@ func (s *Store) candidates(ctx context.Context, match string, n int) ([]Result, 
 	var out []Result
 	for rows.Next() {
 		var r Result
-		var url, published sql.NullString
-		var origin string
-		if err := rows.Scan(&r.PassageID, &r.ArticleID, &r.Seq, &r.Text, &url, &r.Title, &r.Outlet, &published, &origin, &r.Score); err != nil {
+		var published sql.NullString
+		if err := rows.Scan(&r.PassageID, &r.ArticleID, &r.Seq, &published, &r.Score); err != nil {
 			return nil, err
 		}
-		r.URL = url.String
 		r.PublishedAt = parseTime(published)
-		r.Origin = Origin(origin)
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// fillResults reads the passage text and article metadata of results.
+func (s *Store) fillResults(ctx context.Context, res []Result) error {
+	if len(res) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(res))
+	at := make(map[int64]int, len(res))
+	for i, r := range res {
+		ids[i] = r.PassageID
+		at[r.PassageID] = i
+	}
+	list, _ := json.Marshal(ids)
+	rows, err := s.reader.QueryContext(ctx, `
+		SELECT p.id, p.body, a.url, a.title, a.outlet, a.origin
+		FROM passages p JOIN articles a ON a.id = p.article_id
+		WHERE p.id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var url sql.NullString
+		var r Result
+		var origin string
+		if err := rows.Scan(&id, &r.Text, &url, &r.Title, &r.Outlet, &origin); err != nil {
+			return err
+		}
+		dst := &res[at[id]]
+		dst.Text, dst.URL, dst.Title, dst.Outlet, dst.Origin = r.Text, url.String, r.Title, r.Outlet, Origin(origin)
+	}
+	return rows.Err()
 }
 
 // datePrior weighs an article by its age at the asking time: news from
