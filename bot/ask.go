@@ -39,6 +39,29 @@ func msgCooldown(wait time.Duration) string {
 	return fmt.Sprintf("You're asking quickly! Please wait %d %s before your next question.", s, unit)
 }
 
+// admit runs the checks every question passes before any work: not empty,
+// not too long, the asker's cooldown, a free answer slot. It returns ""
+// when the question is admitted (the caller then owns a slot and must
+// leave it), or the message to show the asker.
+func (b *Bot) admit(user, question string) string {
+	switch {
+	case question == "":
+		return msgEmptyAsk
+	case utf8.RuneCountInString(question) > b.cfg.MaxQuestion:
+		return msgTooLong(b.cfg.MaxQuestion)
+	}
+	now := b.cfg.Now()
+	if wait := b.cooldowns.take(user, now); wait > 0 {
+		return msgCooldown(wait)
+	}
+	if !b.limit.admit() {
+		b.cooldowns.give(user, now)
+		b.log.Info("busy: question refused", slog.String(keyUser, user))
+		return msgBusy
+	}
+	return ""
+}
+
 // handleAsk serves /ask. The cheap checks (length, cooldown, capacity) run
 // first and are answered privately; an accepted question is acknowledged
 // at once (deferred) before any store or model work, and answered in its
@@ -56,23 +79,8 @@ func (b *Bot) handleAsk(ctx context.Context, i *discordgo.Interaction) {
 			b.log.Warn("refusal not delivered", slog.String(keyErr, safeErr(err)))
 		}
 	}
-	switch {
-	case question == "":
-		refuse(msgEmptyAsk)
-		return
-	case utf8.RuneCountInString(question) > b.cfg.MaxQuestion:
-		refuse(msgTooLong(b.cfg.MaxQuestion))
-		return
-	}
-	now := b.cfg.Now()
-	if wait := b.cooldowns.take(user, now); wait > 0 {
-		refuse(msgCooldown(wait))
-		return
-	}
-	if !b.limit.admit() {
-		b.cooldowns.give(user, now)
-		b.log.Info("busy: question refused", slog.String(keyUser, user))
-		refuse(msgBusy)
+	if msg := b.admit(user, question); msg != "" {
+		refuse(msg)
 		return
 	}
 	start := time.Now()

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -90,26 +89,12 @@ func (b *Bot) handleMessage(ctx context.Context, m *discordgo.Message, me string
 			b.log.Warn("reply not delivered", slog.String(keyErr, safeErr(err)))
 		}
 	}
-	user := m.Author.ID
-	switch {
-	case question == "":
-		note(msgEmptyAsk)
-		return
-	case utf8.RuneCountInString(question) > b.cfg.MaxQuestion:
-		note(msgTooLong(b.cfg.MaxQuestion))
-		return
-	}
-	now := b.cfg.Now()
-	if wait := b.cooldowns.take(user, now); wait > 0 {
-		note(msgCooldown(wait))
-		return
-	}
-	if !b.limit.admit() {
-		b.cooldowns.give(user, now)
-		note(msgBusy)
+	if msg := b.admit(m.Author.ID, question); msg != "" {
+		note(msg)
 		return
 	}
 	defer b.limit.leave()
+	now := b.cfg.Now()
 
 	target := m.ChannelID
 	switch {
@@ -145,7 +130,7 @@ func (b *Bot) handleMessage(ctx context.Context, m *discordgo.Message, me string
 	b.typingOnce(tctx, target) // at once, so even a quick answer shows it
 	go b.typing(tctx, target)
 	defer stopTyping()
-	q := knowledge.Question{Text: question, Asker: actor(user), Place: place(m.GuildID, target)}
+	q := knowledge.Question{Text: question, Asker: actor(m.Author.ID), Place: place(m.GuildID, target)}
 	b.answer(actx, q, &channelReply{b: b, channelID: target, ref: ref, stopTyping: stopTyping}, conv)
 }
 
