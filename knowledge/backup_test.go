@@ -92,14 +92,14 @@ func checkWhole(t *testing.T, path string) {
 	}
 	defer b.Close()
 	if err := b.IntegrityCheck(ctx); err != nil {
-		t.Fatalf("backup taken during import: %v", err)
+		t.Fatalf("%s: %v", filepath.Base(path), err)
 	}
 	arts, total, err := b.List(ctx, ListOptions{Limit: 100_000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if total == 0 {
-		t.Fatal("backup taken during import is empty")
+		t.Fatalf("%s is empty", filepath.Base(path))
 	}
 	for _, a := range arts {
 		full, err := b.Get(ctx, a.ID)
@@ -110,5 +110,63 @@ func checkWhole(t *testing.T, path string) {
 			t.Errorf("article %d has %d passages, want %d", a.ID, full.Passages, want)
 		}
 	}
-	t.Logf("backup during import held %d whole articles", total)
+	t.Logf("%s holds %d whole articles", filepath.Base(path), total)
+}
+
+// TestConcurrentImportsAndSearches runs two imports and several searchers
+// at once on one store: no "database is locked", every article whole.
+func TestConcurrentImportsAndSearches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "busy.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	errs := make(chan error, 16)
+	done := make(chan struct{})
+	for seed := range 2 {
+		go func() {
+			r, w, _ := os.Pipe()
+			go func() {
+				newSynthCorpus(uint64(20+seed)).writeJSONL(w, 3_000)
+				w.Close()
+			}()
+			_, err := s.Import(ctx, r, ImportOptions{BatchSize: 25})
+			errs <- err
+		}()
+	}
+	for range 3 {
+		go func() {
+			c := newSynthCorpus(9)
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				if _, err := s.Search(ctx, c.question(), SearchOptions{Limit: 10}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("import: %v", err)
+		}
+	}
+	close(done)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("search: %v", err)
+		}
+	}
+	s.Close()
+	checkWhole(t, path)
 }
