@@ -9,7 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/markusmobius/go-trafilatura"
+	"codeberg.org/readeck/go-readability/v2"
+	"github.com/RadhiFadlillah/whatlanggo"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"golang.org/x/net/html/charset"
@@ -27,7 +28,7 @@ const maxTitleLen = 200
 // extractHTML decodes body (using contentType, a BOM or a meta charset) and
 // extracts its article. base, which may be nil, is the URL the page came from.
 func extractHTML(body []byte, contentType string, base *url.URL) (page *Page, err error) {
-	// The extractors are large heuristic code run on hostile input; a panic
+	// The extractor is large heuristic code run on hostile input; a panic
 	// there must cost one page, not the bot.
 	defer func() {
 		if r := recover(); r != nil {
@@ -40,52 +41,62 @@ func extractHTML(body []byte, contentType string, base *url.URL) (page *Page, er
 		return nil, fmt.Errorf("%w: parse HTML: %v", ErrNoArticle, err)
 	}
 
-	opts := trafilatura.Options{
-		OriginalURL:     base,
-		ExcludeComments: true,
-		// Extensive date search (the default once fallback is on) runs
-		// hundreds of regexps; the publication date is nearly always in the
-		// metadata that Fast reads.
-		HtmlDateMode: trafilatura.Fast,
-	}
-	res, exErr := trafilatura.ExtractDocument(doc, opts)
-	var text string
-	if exErr == nil {
-		text = nodeText(res.ContentNode)
-	}
-	if utf8.RuneCountInString(text) < minTextLen {
-		// Readability and DOM Distiller are slower, so they only run when
-		// trafilatura alone came up short.
-		opts.EnableFallback = true
-		if res2, err2 := trafilatura.ExtractDocument(doc, opts); err2 == nil {
-			if t2 := nodeText(res2.ContentNode); utf8.RuneCountInString(t2) > utf8.RuneCountInString(text) {
-				res, text, exErr = res2, t2, nil
-			}
-		}
-	}
-	if exErr != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoArticle, exErr)
+	// Our own metadata is read first: readability rewrites the tree.
+	meta := readMeta(doc)
+	pageURL := canonicalURL(doc, base, meta.url)
+	lang := declaredLanguage(doc)
+	pub := published(meta)
+
+	parser := readability.NewParser()
+	// Below this many (non-space) characters readability retries with its
+	// boilerplate rules relaxed and keeps the longest attempt, which on a
+	// short news item is the page with its comments and footer; its default
+	// is 500. With our own threshold a strict result that is long enough to
+	// be an article is kept. (The value also bounds the "share" elements
+	// readability removes; share bars are much shorter.)
+	parser.CharThresholds = minTextLen
+	// Classes stay on the article's elements so that author boxes can be
+	// recognised and dropped (see boilerplate.go).
+	parser.KeepClasses = true
+	art, err := parser.ParseAndMutate(doc, base)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoArticle, err)
 	}
 
-	meta := res.Metadata
-	title := collapseSpace(meta.Title)
-	text = dropLeadingTitle(text, title)
+	title := chooseTitle(collapseSpace(art.Title()), meta)
+	author := cleanByline(art.Byline())
+	text := dropLeadingTitle(articleText(art.Node, author), title)
 	if n := utf8.RuneCountInString(text); n < minTextLen {
 		return nil, fmt.Errorf("%w: only %d characters of text", ErrNoArticle, n)
 	}
 
-	lang := declaredLanguage(doc)
 	if lang == "" {
-		// trafilatura reports the language it detected in the text.
-		lang = meta.Language
+		lang = primaryLanguage(art.Language())
+	}
+	if lang == "" {
+		// No declaration: guess from the text, as trafilatura used to.
+		lang = whatlanggo.DetectLang(text).Iso6391()
+	}
+	if pub.IsZero() {
+		// readability also reads JSON-LD datePublished.
+		if t, err := art.PublishedTime(); err == nil {
+			pub = t.UTC()
+		}
+	}
+	if pub.IsZero() {
+		pub = meta.itemPublished
+	}
+	site := collapseSpace(art.SiteName())
+	if site == "" {
+		site = siteName(meta, pageURL)
 	}
 	return &Page{
-		URL:       canonicalURL(doc, base, meta.URL),
+		URL:       pageURL,
 		Title:     title,
-		Author:    collapseSpace(meta.Author),
-		SiteName:  collapseSpace(meta.Sitename),
+		Author:    author,
+		SiteName:  site,
 		Language:  lang,
-		Published: published(doc, meta.Date),
+		Published: pub,
 		Text:      text,
 	}, nil
 }
@@ -159,19 +170,25 @@ var skipTags = map[atom.Atom]bool{
 
 // paragraphs collects text from a node tree, one entry per block element.
 type paragraphs struct {
-	out []string
-	cur strings.Builder
+	out    []string
+	cur    strings.Builder
+	root   *html.Node
+	stats  map[*html.Node]blockStats
+	author string // the article's author, to recognise its byline
 }
 
-// nodeText renders the text of n as paragraphs separated by one blank line,
-// with whitespace inside each paragraph collapsed to single spaces (lines of
-// a pre element are kept). Paragraphs without a letter or digit, such as the
-// stray punctuation trafilatura leaves where it cut a byline, are dropped.
-func nodeText(n *html.Node) string {
+// articleText renders the text of n, readability's article, as paragraphs
+// separated by one blank line, with whitespace inside each paragraph
+// collapsed to single spaces (lines of a pre element are kept). Blocks that
+// look like boilerplate (see boilerplate.go) are left out, and so are
+// paragraphs without a letter or digit, such as separators left between
+// links.
+func articleText(n *html.Node, author string) string {
 	if n == nil {
 		return ""
 	}
-	var p paragraphs
+	p := paragraphs{root: n, stats: map[*html.Node]blockStats{}, author: author}
+	countStats(n, p.stats)
 	p.walk(n)
 	p.flush()
 	return strings.Join(p.out, "\n\n")
@@ -215,6 +232,9 @@ func (p *paragraphs) walk(n *html.Node) {
 		return
 	}
 	block := n.Type == html.ElementNode && blockTags[tag]
+	if block && n != p.root && p.boilerplate(n) {
+		return
+	}
 	if block {
 		p.flush()
 	}
@@ -260,8 +280,8 @@ func collapseSpace(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// dropLeadingTitle removes a first paragraph that repeats the title, which
-// trafilatura keeps from the article's h1.
+// dropLeadingTitle removes a first paragraph that repeats the title, as an
+// h1 that readability did not recognise as the title would.
 func dropLeadingTitle(text, title string) string {
 	if title == "" {
 		return text
@@ -304,7 +324,12 @@ func declaredLanguage(doc *html.Node) string {
 		return false
 	}
 	rec(doc)
+	return primaryLanguage(lang)
+}
 
+// primaryLanguage returns the primary subtag of a language tag or list,
+// lower-cased ("en-GB" -> "en"), or "" if it is not 2 or 3 letters.
+func primaryLanguage(lang string) string {
 	primary, _, _ := strings.Cut(strings.TrimSpace(lang), ",")
 	primary, _, _ = strings.Cut(primary, "-")
 	primary, _, _ = strings.Cut(primary, "_")
@@ -334,19 +359,46 @@ var timeLayouts = []string{
 	"2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02",
 }
 
-// published returns the publication time from the page's meta elements when
-// one parses, else the date trafilatura found. go-htmldate, which trafilatura
-// uses, returns the date at midnight, and its ExtractTime option is marked
-// work in progress and gave wrong times in testing, hence the own lookup.
-func published(doc *html.Node, fallback time.Time) time.Time {
-	values := map[string]string{}
+// pageMeta is what a page says about itself outside the article text, read
+// before the extractor rewrites the tree.
+type pageMeta struct {
+	// values maps the lower-cased property, name and itemprop of each meta
+	// element to its trimmed content; the first element with a key wins.
+	values map[string]string
+	// url is og:url or twitter:url, when absolute.
+	url string
+	// itemPublished is the first parsable datetime or content attribute of
+	// an element (not a meta) with itemprop datePublished, such as
+	// <time itemprop="datePublished" datetime="...">.
+	itemPublished time.Time
+	// title is the text of the title element; h1 the text of the page's h1
+	// if it has exactly one.
+	title, h1 string
+}
+
+func readMeta(doc *html.Node) pageMeta {
+	m := pageMeta{values: map[string]string{}}
+	h1s := 0
 	var rec func(*html.Node)
 	rec = func(n *html.Node) {
-		if n.Type == html.ElementNode && n.DataAtom == atom.Meta {
+		if n.Type == html.ElementNode && n.DataAtom == atom.Title && m.title == "" {
+			m.title = collapseSpace(textOf(n))
+		} else if n.Type == html.ElementNode && n.DataAtom == atom.H1 {
+			if h1s++; h1s == 1 {
+				m.h1 = collapseSpace(textOf(n))
+			}
+		} else if n.Type == html.ElementNode && n.DataAtom == atom.Meta {
 			for _, key := range []string{"property", "name", "itemprop"} {
 				k := strings.ToLower(strings.TrimSpace(attr(n, key)))
-				if _, seen := values[k]; k != "" && !seen {
-					values[k] = strings.TrimSpace(attr(n, "content"))
+				if _, seen := m.values[k]; k != "" && !seen {
+					m.values[k] = strings.TrimSpace(attr(n, "content"))
+				}
+			}
+		} else if n.Type == html.ElementNode && m.itemPublished.IsZero() && hasToken(attr(n, "itemprop"), "datepublished") {
+			for _, key := range []string{"datetime", "content"} {
+				if t, ok := parseTime(attr(n, key)); ok {
+					m.itemPublished = t
+					break
 				}
 			}
 		}
@@ -355,25 +407,130 @@ func published(doc *html.Node, fallback time.Time) time.Time {
 		}
 	}
 	rec(doc)
-	for _, k := range publishedMeta {
-		v := values[k]
-		if v == "" {
-			continue
+	if h1s != 1 {
+		m.h1 = ""
+	}
+	for _, k := range []string{"og:url", "twitter:url"} {
+		if u := absHTTP(nil, m.values[k]); u != nil {
+			m.url = u.String()
+			break
 		}
-		for _, layout := range timeLayouts {
-			if t, err := time.Parse(layout, v); err == nil {
-				return t.UTC()
+	}
+	return m
+}
+
+// textOf returns the text under n, script and style excluded.
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	var rec func(*html.Node)
+	rec = func(n *html.Node) {
+		switch {
+		case n.Type == html.TextNode:
+			b.WriteString(n.Data)
+		case n.Type == html.ElementNode && skipTags[tagAtom(n)]:
+		default:
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				rec(c)
 			}
 		}
 	}
-	return fallback
+	rec(n)
+	return b.String()
+}
+
+// titleMeta lists the meta elements readability takes a title from.
+var titleMeta = []string{
+	"og:title", "twitter:title", "dc.title", "dc:title", "dcterms.title", "dcterm:title",
+	"parsely-title", "title", "weibo:article:title", "weibo:webpage:title",
+}
+
+// chooseTitle returns readability's title t, unless the page has no title
+// metadata, t comes from the title element ("Headline | Section | Site"
+// cut down) and the page has a single h1: then the h1, which trafilatura
+// preferred in that case.
+func chooseTitle(t string, m pageMeta) string {
+	if m.h1 == "" || t == m.h1 {
+		return t
+	}
+	for _, k := range titleMeta {
+		if m.values[k] != "" {
+			return t
+		}
+	}
+	if t == "" || strings.Contains(m.title, t) {
+		return m.h1
+	}
+	return t
+}
+
+// hasToken reports whether the space-separated list s holds tok, ignoring
+// case.
+func hasToken(s, tok string) bool {
+	for _, f := range strings.Fields(s) {
+		if strings.EqualFold(f, tok) {
+			return true
+		}
+	}
+	return false
+}
+
+func parseTime(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// published returns the publication time from the page's meta elements when
+// one parses, else the zero time; extractHTML then falls back to
+// readability's date (JSON-LD datePublished, dcterms), then to an element
+// with itemprop datePublished.
+func published(m pageMeta) time.Time {
+	for _, k := range publishedMeta {
+		if t, ok := parseTime(m.values[k]); ok {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// siteNameMeta lists meta elements, besides og:site_name which readability
+// reads, that name the site, best first.
+var siteNameMeta = []string{"publisher", "article:publisher", "application-name", "twitter:site"}
+
+// siteName returns the site's name from meta elements readability does not
+// read, else the host name of pageURL without a leading "www.", else "".
+func siteName(m pageMeta, pageURL string) string {
+	for _, k := range siteNameMeta {
+		v := collapseSpace(strings.TrimPrefix(m.values[k], "@"))
+		if v != "" && absHTTP(nil, v) == nil { // article:publisher is often a URL
+			return v
+		}
+	}
+	if u, err := url.Parse(pageURL); err == nil && u.Hostname() != "" {
+		host := u.Hostname()
+		if h, ok := strings.CutPrefix(host, "www."); ok && strings.Contains(h, ".") {
+			host = h
+		}
+		return host
+	}
+	return ""
 }
 
 // canonicalURL returns the page's <link rel="canonical">, resolved against
 // base, if it is an absolute http or https URL without userinfo; otherwise
-// fallback (trafilatura's idea of the URL, used when base is nil) if it
-// qualifies, otherwise base, otherwise "".
+// base, otherwise "". When base is nil (a page in hand), fallback (the
+// page's og:url or twitter:url) takes its place if it qualifies.
 func canonicalURL(doc *html.Node, base *url.URL, fallback string) string {
+	if base == nil {
+		base = absHTTP(nil, fallback)
+	}
 	if href := canonicalHref(doc); href != "" {
 		if u := absHTTP(base, href); u != nil {
 			return u.String()
@@ -381,9 +538,6 @@ func canonicalURL(doc *html.Node, base *url.URL, fallback string) string {
 	}
 	if base != nil {
 		return base.String()
-	}
-	if u := absHTTP(nil, fallback); u != nil {
-		return u.String()
 	}
 	return ""
 }
@@ -431,10 +585,11 @@ func absHTTP(base *url.URL, ref string) *url.URL {
 	return u
 }
 
-// tagAtom returns the atom of an element. trafilatura builds its output with
-// only Data set, leaving DataAtom zero, so fall back to looking the name up.
+// tagAtom returns the atom of an element. readability renames elements (a
+// div holding only text becomes a p) by changing Data alone, and creates
+// elements with DataAtom zero, so Data is the authority.
 func tagAtom(n *html.Node) atom.Atom {
-	if n.Type != html.ElementNode || n.DataAtom != 0 {
+	if n.Type != html.ElementNode || (n.DataAtom != 0 && n.DataAtom.String() == n.Data) {
 		return n.DataAtom
 	}
 	return atom.Lookup([]byte(strings.ToLower(n.Data)))

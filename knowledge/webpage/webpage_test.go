@@ -17,6 +17,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // These tests never leave the machine: pages come from httptest servers on
@@ -186,10 +189,9 @@ ligne trois</pre>
 			t.Errorf("Text: got paragraphs %q, want one to be %q", paras, want)
 		}
 	}
-	// trafilatura flattens pre elements into running text before we see
-	// them, so only the words are checked.
-	if want := "ligne un ligne deux ligne trois"; !strings.Contains(p.Text, want) {
-		t.Errorf("Text: got %q, want it to contain %q", p.Text, want)
+	// A pre element keeps its lines and indentation but not its blank lines.
+	if want := "ligne un\n   ligne deux\nligne trois"; !contains(paras, want) {
+		t.Errorf("Text: got paragraphs %q, want one to be %q", paras, want)
 	}
 }
 
@@ -632,5 +634,316 @@ func TestFetchNoArticle(t *testing.T) {
 	_, err := testFetcher(Options{}).Fetch(context.Background(), srv.URL)
 	if !errors.Is(err, ErrNoArticle) {
 		t.Errorf("Fetch of empty page: got error %v, want ErrNoArticle", err)
+	}
+}
+
+// newsPages are hand-written pages in the shapes of real news sites, with
+// the boilerplate such sites carry around and inside the article.
+var newsPages = []struct {
+	file, pageURL                 string
+	title, author, siteName, lang string
+	published                     time.Time
+	url                           string
+	paragraphs                    []string // the whole text, in order
+	boilerplate                   []string // must not appear in the text
+}{
+	{
+		// JSON-LD metadata only, standfirst, byline and dateline blocks,
+		// share bars, inline related links, a newsletter box, comments,
+		// onward links, a footer and a consent dialog.
+		file:     "testdata/rail-strike.html",
+		pageURL:  "https://www.northern-courier.example/news/2024/may/02/rail-strike-called-off?CMP=share",
+		title:    "Rail strike called off after late-night deal",
+		author:   "Aisha Okafor",
+		siteName: "The Northern Courier",
+		lang:     "en",
+		// JSON-LD datePublished 2024-05-02T06:15:00+01:00.
+		published: time.Date(2024, 5, 2, 5, 15, 0, 0, time.UTC),
+		url:       "https://www.northern-courier.example/news/2024/may/02/rail-strike-called-off",
+		paragraphs: []string{
+			"Drivers at Northern Lines accepted a revised pay offer hours before the walkout was due to begin",
+			"A strike that would have halted most passenger trains across the north of England this weekend has been called off after drivers accepted a revised pay offer in talks that ran late into Wednesday night.",
+			"The drivers' union said its members at Northern Lines had voted by 71% to accept a two-year deal worth 9.5%, with an extra day of annual leave and a guarantee that no driver would be made redundant as a result of the planned timetable changes.",
+			"The walkout, the fourth since January, had been due to begin at 00.01 on Saturday and would have cancelled about 2,300 services a day, including the busy routes into Leeds, Manchester and Newcastle.",
+			`"This is a fair settlement and it was won because our members stood together," said the union's regional organiser, Gareth Lowe. "Nobody wanted to strike, but the first offer would have meant a real-terms pay cut for the third year running."`,
+			`Northern Lines said it was pleased that passengers would be spared further disruption. Its operations director, Helen Marsh, said the company had "listened carefully" and that the deal would be paid for partly by savings from the new timetable.`,
+			"Passengers relieved",
+			"Commuters who had made other plans for the weekend were told that tickets bought for Saturday and Sunday would be valid as normal. Refunds already issued will not be reclaimed, the company said.",
+			`"I was going to have to take three days off work," said Priya Shah, a nurse who travels from Huddersfield to Leeds each morning. "I'm just glad it's over, at least for now."`,
+			`Business groups had warned that the strike would cost the regional economy more than £20m. The chamber of commerce in Manchester said the deal was "a welcome relief" for shops and restaurants that depend on weekend visitors.`,
+			"The union has not ruled out further action at other operators, where separate disputes over pay and ticket office closures remain unresolved.",
+		},
+		boilerplate: []string{
+			"Skip to", "Sign in", "Support independent", "Opinion", "Breaking", "Advertisement",
+			"Rail industry", "transport correspondent", "06.15 BST", "Share", "Facebook", "Copy link",
+			"Photograph", "Rail fares to rise", "Related", "Topics", "Trade unions", "LinkedIn",
+			"First Edition", "Privacy Notice", "Comments", "trainspotter77", "Piccadilly", "recommendations",
+			"More on this story", "Most viewed", "Leeds United", "About us", "Registered", "cookies",
+		},
+	},
+	{
+		// An older CMS: nested divs, no language or meta dates, the
+		// author only in the byline, the date only in a time element, text
+		// split by <br><br>, a ShareThis bar, an author box, comments with
+		// a reply form and a sidebar.
+		file:      "testdata/library-sundays.html",
+		pageURL:   "https://www.millbrook-gazette.example/news/2024/02/library-sundays/",
+		title:     "Library to open on Sundays after volunteers step in",
+		author:    "Dan Mercer",
+		siteName:  "millbrook-gazette.example",
+		lang:      "en", // detected from the text
+		published: time.Date(2024, 2, 19, 18, 5, 0, 0, time.UTC),
+		url:       "https://www.millbrook-gazette.example/news/2024/02/library-sundays/",
+		paragraphs: []string{
+			"Millbrook's library will open on Sunday afternoons from next month for the first time in its history, thanks to a rota of more than forty volunteers.",
+			"The trial, agreed by the county council's cabinet last week, will see the building on Station Road open from 1pm to 4pm every Sunday from March 3 until the end of August, when it will be reviewed.",
+			"Volunteers will staff the front desk and the children's corner, while a paid librarian will be on duty each week to handle computer bookings and enquiries about council services.",
+			`Margaret Ellison, who chairs the Friends of Millbrook Library, said the group had been asking for Sunday opening since 2019. "Families have told us again and again that weekends are the only time they can come in together," she said.`,
+			"Councillor Ravi Menon, cabinet member for communities, said the trial would show whether there was enough demand to justify Sunday hours in other branches.",
+			`"If the numbers are there, we will look at Wetherby and Tadcaster next," he said. "But we need people to turn up, so please use it."`,
+			"The library will also host a Sunday story time for under-fives at 2pm, and the local history group will run drop-in sessions on the first Sunday of each month.",
+			"Anyone interested in joining the volunteer rota can pick up a form at the library or email the Friends group.",
+		},
+		boilerplate: []string{
+			"Search the Gazette", "What's On", "Public Notices", "Home", "Posted by", "19 February", "7 comments",
+			"Advertisement", "Facebook", "Tweet", "Print", "Tags", "has covered Millbrook", "You might also like",
+			"roof repairs", "Responses", "Pat H.", "About time too", "Leave a Reply", "Submit Comment",
+			"Most popular", "bakery", "30,000 readers", "Mill Lane", "Market Place", "Sitemap", "_gaq",
+		},
+	},
+	{
+		// ISO-8859-1 declared only in a meta element, a French byline,
+		// share links, a "Lire aussi" box inside the article, subscription
+		// boxes, reader comments and a footer.
+		file:      "testdata/digue-latin1.html",
+		pageURL:   "https://www.journal-littoral.example/saint-malo/digue-du-sillon-rehaussee-2027?utm_source=rss",
+		title:     "Saint-Malo : la digue du Sillon sera rehaussée d'ici 2027",
+		author:    "Claire Le Goff",
+		siteName:  "Le Journal du Littoral",
+		lang:      "fr",
+		published: time.Date(2024, 6, 11, 12, 20, 0, 0, time.UTC),
+		url:       "https://www.journal-littoral.example/saint-malo/digue-du-sillon-rehaussee-2027",
+		paragraphs: []string{
+			"Après les tempêtes de l'hiver, l'État et la ville ont validé un chantier de 18 millions d'euros pour protéger le quartier du Sillon des submersions marines.",
+			"La digue du Sillon, qui protège le front de mer de Saint-Malo depuis le XIXe siècle, sera rehaussée de quatre-vingts centimètres sur près de deux kilomètres d'ici l'été 2027, a annoncé mardi le préfet d'Ille-et-Vilaine lors d'une réunion publique à l'hôtel de ville.",
+			"Le chantier, estimé à 18 millions d'euros, sera financé à parts égales par l'État, la région et la communauté d'agglomération. Les travaux commenceront à l'automne, hors saison touristique, et seront interrompus chaque été pour laisser la plage accessible aux baigneurs.",
+			"« Les tempêtes de cet hiver ont montré que l'ouvrage actuel ne suffit plus lors des grandes marées », a expliqué le préfet. En novembre, des vagues ont franchi la digue à plusieurs reprises et inondé les rez-de-chaussée de la chaussée du Sillon.",
+			"Des riverains inquiets pour la vue",
+			"Plusieurs habitants présents à la réunion ont dit craindre que le rehaussement ne masque la vue sur la mer depuis les premiers étages. La mairie promet un muret vitré sur les portions les plus exposées et une concertation avec les copropriétés avant la fin de l'année.",
+			"L'association des commerçants du Sillon demande de son côté que les accès à la plage restent ouverts pendant toute la durée des travaux, faute de quoi les restaurants du front de mer perdraient une partie de leur clientèle.",
+			"Le dossier d'enquête publique sera consultable en mairie et en ligne à partir du 1er juillet.",
+		},
+		boilerplate: []string{
+			"Offre spéciale", "abonne", "Actualité", "Avis de décès", "Accueil", "Par Claire", "publié le",
+			"Partager", "WhatsApp", "Lire aussi", "Ciaran", "Tempêtes", "Réactions", "Malouin35",
+			"Enfin une décision", "À la une", "Dinard", "Mentions légales", "Tous droits réservés",
+		},
+	},
+}
+
+func TestExtractNewsPages(t *testing.T) {
+	for _, tt := range newsPages {
+		t.Run(tt.file, func(t *testing.T) {
+			b, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Extract(b, tt.pageURL)
+			if err != nil {
+				t.Fatalf("Extract: got error %v, want nil", err)
+			}
+			for _, f := range []struct{ name, got, want string }{
+				{"Title", p.Title, tt.title}, {"Author", p.Author, tt.author}, {"SiteName", p.SiteName, tt.siteName},
+				{"Language", p.Language, tt.lang}, {"URL", p.URL, tt.url},
+			} {
+				if f.got != f.want {
+					t.Errorf("%s: got %q, want %q", f.name, f.got, f.want)
+				}
+			}
+			if !p.Published.Equal(tt.published) {
+				t.Errorf("Published: got %v, want %v", p.Published, tt.published)
+			}
+			paras := splitParagraphs(p.Text)
+			if !slices.Equal(paras, tt.paragraphs) {
+				for _, want := range tt.paragraphs {
+					if !contains(paras, want) {
+						t.Errorf("Text: missing paragraph %q", want)
+					}
+				}
+				for _, got := range paras {
+					if !contains(tt.paragraphs, got) {
+						t.Errorf("Text: unexpected paragraph %q", got)
+					}
+				}
+				t.Errorf("Text: got paragraphs\n%q\nwant\n%q", paras, tt.paragraphs)
+			}
+			for _, bp := range tt.boilerplate {
+				if strings.Contains(p.Text, bp) {
+					t.Errorf("Text: got boilerplate %q, want it dropped", bp)
+				}
+			}
+		})
+	}
+}
+
+// TestExtractWithoutURL covers a page in hand: og:url stands in for the
+// unknown address, so the relative canonical link still resolves.
+func TestExtractWithoutURL(t *testing.T) {
+	b, err := os.ReadFile("testdata/digue-latin1.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Extract(b, "")
+	if err != nil {
+		t.Fatalf("Extract: got error %v, want nil", err)
+	}
+	if got, want := p.URL, "https://www.journal-littoral.example/saint-malo/digue-du-sillon-rehaussee-2027"; got != want {
+		t.Errorf("URL: got %q, want %q", got, want)
+	}
+}
+
+// TestArticleTextBoilerplate checks the rules that drop small non-article
+// blocks from readability's output, and that they spare short article
+// paragraphs that look a little like them.
+func TestArticleTextBoilerplate(t *testing.T) {
+	const author = "Jane Doe"
+	tests := []struct {
+		html string
+		keep bool
+	}{
+		{`<p>By Jane Doe, political correspondent</p>`, false},
+		{`<div>Posted by <a href="/jd">Jane Doe</a> on <time>5 May</time></div>`, false},
+		{`<p>Par Jane Doe et John Roe, publié le 11 juin</p>`, false},
+		{`<p class="dateline"><time datetime="2024-05-05">Sun 5 May 2024 10.02 BST</time></p>`, false},
+		{`<div>Updated <time>5 May 2024, 10:02</time></div>`, false},
+		{`<div><span>Facebook</span> <span>Tweet</span> <span>E-mail</span> <span>Print</span></div>`, false},
+		{`<ul><li><a href="#">Share on Facebook</a></li><li><a href="#">Share on X</a></li></ul>`, false},
+		{`<p><b>Read more:</b> <a href="/x">Ministers meet unions again as talks drag into a third week</a></p>`, false},
+		{`<div class="author-bio"><p>Jane Doe covers transport and has reported from the region since 2012, after ten years on the business desk.</p></div>`, false},
+		{`<div class="newsletter-signup"><h3>Sign up to First Edition</h3><p>Our morning email breaks down the key stories of the day.</p><p>Privacy Notice: Newsletters may contain info about charities.</p></div>`, false},
+		{`<div class="subscribe-box"><p>Subscribe for 1 euro a month.</p></div>`, false},
+		{`<div class="subscriber-only"><p>The rest of the minister's statement, read out after the session, called the offer final.</p></div>`, true},
+		{`<p><time>12:03</time> The minister has arrived at the talks in Doha, officials said.</p>`, true},
+		{`<p>By noon, the talks had broken up without agreement.</p>`, true},
+		{`<p>By Jane's account, the talks had gone well.</p>`, true},
+		{`<p>Read the <a href="/r">full report</a> on the council's website, published on Tuesday.</p>`, true},
+		{`<p>Print runs fell by half.</p>`, true},
+		{`<h2>Passengers relieved</h2>`, true},
+		{`<ul><li>Construction is due to begin in September.</li></ul>`, true},
+		{`<table><tr><td><a href="/a">Union pour la commune</a></td><td>1 204</td></tr></table>`, true},
+	}
+	const filler = "<p>The talks resumed on Monday after a week-long pause, with both delegations saying they expected a long and difficult session.</p>"
+	for _, tt := range tests {
+		doc, err := html.Parse(strings.NewReader("<div>" + filler + tt.html + filler + "</div>"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := articleText(doc, author)
+		probe := collapseSpace(textContent(t, tt.html))
+		kept := strings.Contains(got, probe)
+		if kept != tt.keep {
+			t.Errorf("articleText with %s: got kept=%v, want %v (text %q)", tt.html, kept, tt.keep, got)
+		}
+		if !strings.HasPrefix(got, "The talks resumed") || !strings.HasSuffix(got, "difficult session.") {
+			t.Errorf("articleText with %s: got %q, want the surrounding paragraphs kept", tt.html, got)
+		}
+	}
+}
+
+func textContent(t *testing.T, s string) string {
+	t.Helper()
+	nodes, err := html.ParseFragment(strings.NewReader(s), &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	var rec func(*html.Node)
+	rec = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		if tagAtom(n) == atom.Td && n.PrevSibling != nil {
+			b.WriteString(" | ")
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			rec(c)
+		}
+	}
+	for _, n := range nodes {
+		rec(n)
+	}
+	return b.String()
+}
+
+// TestExtractTitle covers pages without title metadata: a single h1 beats
+// the title element, which usually carries the section and site name.
+func TestExtractTitle(t *testing.T) {
+	body := `<article><h1>%s</h1>` + strings.Repeat(`<p>The drivers' union said its members had voted by a large margin to accept a two-year deal, with an extra day of annual leave.</p>`, 3) + `</article>%s`
+	tests := []struct {
+		name, head, h1, extra, want string
+	}{
+		{"single h1", `<title>Rail strike called off | UK news | The Courier</title>`, "Rail strike called off", "", "Rail strike called off"},
+		{"og:title", `<title>Rail strike called off | UK news</title><meta property="og:title" content="Rail strike is off">`, "Rail strike called off", "", "Rail strike is off"},
+		{"two h1s", `<title>Rail strike called off | UK news | The Courier</title>`, "Rail strike called off", "<h1>Most read</h1>", "Rail strike called off | UK news"},
+	}
+	for _, tt := range tests {
+		doc := "<html><head>" + tt.head + "</head><body>" + fmt.Sprintf(body, tt.h1, tt.extra) + "</body></html>"
+		p, err := Extract([]byte(doc), "")
+		if err != nil {
+			t.Fatalf("%s: Extract: got error %v, want nil", tt.name, err)
+		}
+		if p.Title != tt.want {
+			t.Errorf("%s: Title: got %q, want %q", tt.name, p.Title, tt.want)
+		}
+		if p.Title == tt.h1 && strings.HasPrefix(p.Text, tt.h1) {
+			t.Errorf("%s: Text: got %q, want the h1, which is the title, dropped", tt.name, p.Text)
+		}
+	}
+}
+
+// TestExtractShortItem cuts the test pages down to news briefs of one or two
+// paragraphs: below 500 characters readability would by default retry with
+// its boilerplate rules relaxed and return comments and footers too.
+func TestExtractShortItem(t *testing.T) {
+	tests := []struct {
+		file, from, to string
+		paragraphs     []string // the new article body
+		closing        string
+	}{
+		{
+			"testdata/rail-strike.html", `<div class="content__article-body" itemprop="articleBody">`, `</div>`,
+			newsPages[0].paragraphs[1:3], "",
+		},
+		{
+			"testdata/library-sundays.html", `<div class="post-body">`, `<div class="sharethis">`,
+			[]string{"The trial, agreed by the county council's cabinet last week, will see the building on Station Road open from 1pm to 4pm every Sunday from March 3 until the end of August, when it will be reviewed by councillors."},
+			"</div>",
+		},
+	}
+	for _, tt := range tests {
+		page, err := os.ReadFile(tt.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(page)
+		i := strings.Index(s, tt.from) + len(tt.from)
+		j := i + strings.Index(s[i:], tt.to)
+		var body strings.Builder
+		for _, para := range tt.paragraphs {
+			body.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
+		}
+		short := s[:i] + body.String() + tt.closing + s[j:]
+
+		p, err := Extract([]byte(short), "https://news.example/brief")
+		if err != nil {
+			t.Fatalf("%s cut short: Extract: got error %v, want nil", tt.file, err)
+		}
+		got := splitParagraphs(p.Text)
+		if len(got) > len(tt.paragraphs) && got[0] == newsPages[0].paragraphs[0] {
+			got = got[1:] // the rail page's standfirst
+		}
+		if !slices.Equal(got, tt.paragraphs) {
+			t.Errorf("%s cut short: got paragraphs %q, want %q", tt.file, got, tt.paragraphs)
+		}
 	}
 }
