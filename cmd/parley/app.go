@@ -43,7 +43,7 @@ func commands() []command {
 		{"import", "import articles from a JSON Lines file", cmdImport},
 		{"source", "add, list, show or remove curated articles", cmdSource},
 		{"search", "search the store for passages that answer a question", cmdSearch},
-		{"eval", "measure search on RealTime QA weeks", cmdEval},
+		{"eval", "measure search (RealTime QA) and answers (RGB) on third-party data", cmdEval},
 		{"backup", "write a consistent copy of the store to a file", cmdBackup},
 		{"bot", "run the Discord bot", cmdBot},
 	}
