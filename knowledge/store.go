@@ -15,7 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	// The driver registers itself as "sqlite3"; built with the
+	// sqlite_fts5 tag it includes FTS5.
+	_ "github.com/mattn/go-sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -248,10 +250,4 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
-}
-
-// isUniqueViolation reports whether err is a UNIQUE constraint failure.
-func isUniqueViolation(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
 }

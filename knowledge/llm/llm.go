@@ -245,9 +245,13 @@ func (c *Client) chatRequest(msgs []prompts.Message) (openai.ChatCompletionReque
 	}
 	req := openai.ChatCompletionRequest{
 		Model:       c.model,
-		MaxTokens:   c.maxTokens,
 		Temperature: c.temperature,
 	}
+	// max_tokens, not max_completion_tokens: the OpenAI-compatible servers
+	// Parley targets (Ollama, vLLM, llama.cpp) read the older field, and
+	// OpenAI still accepts it for chat models.
+	//lint:ignore SA1019 see above
+	req.MaxTokens = c.maxTokens
 	for i, m := range msgs {
 		switch m.Role {
 		case prompts.RoleSystem, prompts.RoleUser, prompts.RoleAssistant:
