@@ -133,7 +133,7 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		if startsWithPronoun(c.text) {
 			// "He said..." read alone does not say who; prefer a
 			// sentence that names its speaker.
-			c.score -= 0.1
+			c.score -= 0.25
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
