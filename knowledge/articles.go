@@ -42,6 +42,7 @@ func (s *Store) Add(ctx context.Context, in NewArticle) (AddResult, error) {
 	if err := tx.Commit(); err != nil {
 		return AddResult{}, fmt.Errorf("add article: commit: %w", err)
 	}
+	s.kickEmbedder()
 	return res, nil
 }
 

@@ -72,6 +72,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opt ImportOptions) (Imp
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 200
 	}
+	defer s.kickEmbedder() // new passages, if any, want vectors
 	report := opt.Report
 	if report == nil {
 		report = func(LineIssue) {}

@@ -21,6 +21,9 @@ type SearchOptions struct {
 	// preference for recent reporting, measured from the store's newest
 	// article so that a store that stopped growing is not penalised.
 	AsOf time.Time
+	// FullTextOnly skips reranking by embeddings even when the store has
+	// them, for comparisons.
+	FullTextOnly bool
 }
 
 // MaxSearchLimit caps SearchOptions.Limit.
@@ -60,7 +63,12 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 	if len(terms) == 0 {
 		return nil, nil
 	}
-	cands, err := s.candidates(ctx, matchExpr(terms), max(opt.Limit*candidateFactor, minCandidates))
+	pool := max(opt.Limit*candidateFactor, minCandidates)
+	dense := s.embed != nil && !opt.FullTextOnly
+	if dense {
+		pool = max(pool, vectorPool)
+	}
+	cands, err := s.candidates(ctx, matchExpr(terms), pool)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", truncate(question, 80), err)
 	}
@@ -76,6 +84,12 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 		c.Score *= prior.factor(c.PublishedAt, opt.AsOf)
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
+	if dense {
+		weight := func(r Result) float64 { return prior.factor(r.PublishedAt, opt.AsOf) }
+		if cands, err = s.rerank(ctx, question, cands, weight); err != nil && ctx.Err() == nil {
+			s.log.Warn("search without embeddings this time", "err", err)
+		}
+	}
 	if len(cands) > opt.Limit {
 		cands = cands[:opt.Limit]
 	}

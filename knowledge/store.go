@@ -33,6 +33,7 @@ type Store struct {
 	reader *sql.DB
 	now    func() time.Time
 	log    *slog.Logger
+	embed  *embedState // nil: full-text search only
 }
 
 // Option configures a Store.

@@ -1,17 +1,21 @@
 // Package llmtest is a scripted OpenAI-compatible chat completions server
 // for tests: each request takes the next reply, the last one repeating. It
 // streams when asked to, so the real go-openai client can be driven
-// end to end without a network.
+// end to end without a network. It also serves /embeddings, with vectors
+// from a function of each text (see Server.Embed).
 package llmtest
 
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // Reply is one scripted answer.
@@ -28,10 +32,19 @@ type Reply struct {
 type Server struct {
 	URL string
 
-	mu      sync.Mutex
-	replies []Reply
-	calls   int
-	prompts []string
+	// Embed makes the vector for one text at /embeddings; nil means
+	// HashedWords. Set it before the first request.
+	Embed func(text string) []float32
+	// EmbedStatus, when not 0 or 200, is returned by /embeddings instead
+	// of vectors.
+	EmbedStatus int
+
+	mu         sync.Mutex
+	replies    []Reply
+	calls      int
+	prompts    []string
+	embedCalls int
+	embedded   []string
 }
 
 // New starts a server with the given replies, stopped at the end of the test.
@@ -60,6 +73,69 @@ func (s *Server) Prompts() []string {
 	return append([]string(nil), s.prompts...)
 }
 
+// EmbedCalls returns how many /embeddings requests arrived.
+func (s *Server) EmbedCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.embedCalls
+}
+
+// Embedded returns every text sent to /embeddings, in order.
+func (s *Server) Embedded() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.embedded...)
+}
+
+// HashedWords is a stand-in embedding: each lower-cased word adds one to
+// a dimension chosen by its hash, so texts sharing words point the same
+// way. It has no notion of meaning; tests that need synonyms set
+// Server.Embed.
+func HashedWords(text string) []float32 {
+	v := make([]float32, 64)
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		h := fnv.New32a()
+		h.Write([]byte(w))
+		v[h.Sum32()%64]++
+	}
+	return v
+}
+
+func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Input []string `json:"input"`
+		Model string   `json:"model"`
+	}
+	err := json.NewDecoder(r.Body).Decode(&req)
+	s.mu.Lock()
+	s.embedCalls++
+	s.embedded = append(s.embedded, req.Input...)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if s.EmbedStatus != 0 && s.EmbedStatus != http.StatusOK {
+		w.WriteHeader(s.EmbedStatus)
+		fmt.Fprintf(w, `{"error": {"message": "scripted status %d", "type": "test"}}`, s.EmbedStatus)
+		return
+	}
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error": {"message": %q, "type": "invalid_request_error"}}`, err.Error())
+		return
+	}
+	embed := s.Embed
+	if embed == nil {
+		embed = HashedWords
+	}
+	data := make([]any, len(req.Input))
+	for i, text := range req.Input {
+		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": embed(text)}
+	}
+	json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": req.Model, "data": data,
+		"usage": map[string]any{"prompt_tokens": 10, "total_tokens": 10}})
+}
+
 type request struct {
 	Stream   bool `json:"stream"`
 	Messages []struct {
@@ -69,6 +145,10 @@ type request struct {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/embeddings") {
+		s.serveEmbeddings(w, r)
+		return
+	}
 	var req request
 	json.NewDecoder(r.Body).Decode(&req)
 	s.mu.Lock()
