@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -44,6 +45,7 @@ func commands() []command {
 		{"source", "add, list, show or remove curated articles", cmdSource},
 		{"search", "search the store for passages that answer a question", cmdSearch},
 		{"eval", "measure search (RealTime QA) and answers (RGB) on third-party data", cmdEval},
+		{"embed", "embed passages for search, when an embedding model is configured", cmdEmbed},
 		{"backup", "write a consistent copy of the store to a file", cmdBackup},
 		{"bot", "run the Discord bot", cmdBot},
 	}
@@ -221,7 +223,7 @@ func (a *app) dbPath(flagValue string) (string, error) {
 // openStore opens the store named by the --db flag value or the
 // environment. A store opened for the first time gets the starter briefs
 // unless PARLEY_STARTER is off.
-func (a *app) openStore(ctx context.Context, flagValue string) (*knowledge.Store, error) {
+func (a *app) openStore(ctx context.Context, flagValue string, opts ...knowledge.Option) (*knowledge.Store, error) {
 	path, err := a.dbPath(flagValue)
 	if err != nil {
 		return nil, err
@@ -230,7 +232,18 @@ func (a *app) openStore(ctx context.Context, flagValue string) (*knowledge.Store
 	if err != nil {
 		return nil, err
 	}
-	store, err := knowledge.Open(ctx, path, knowledge.WithClock(a.now))
+	emb, dense, err := a.readEmbedding()
+	if err != nil {
+		return nil, err
+	}
+	// Warnings from the store (such as a search that fell back to full
+	// text) go to standard error; the bot passes its own logger.
+	opts = append([]knowledge.Option{knowledge.WithClock(a.now),
+		knowledge.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))}, opts...)
+	if dense {
+		opts = append(opts, knowledge.WithEmbedding(emb))
+	}
+	store, err := knowledge.Open(ctx, path, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -60,12 +60,21 @@ func (a *app) runBot(ctx context.Context, dbFlag string, adjust func(*bot.Config
 	if err != nil {
 		return err
 	}
-	store, err := a.openStore(ctx, dbFlag)
+	store, err := a.openStore(ctx, dbFlag, knowledge.WithLogger(log))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	log.Info("store open", slog.String(keyStore, store.Path()))
+	if model := store.EmbeddingModel(); model != "" {
+		// New sources are embedded in the background; until then search
+		// uses full text for them.
+		embedCtx, stopEmbed := context.WithCancel(ctx)
+		embedDone := make(chan struct{})
+		go func() { defer close(embedDone); store.RunEmbedder(embedCtx) }()
+		defer func() { stopEmbed(); <-embedDone }()
+		log.Info("embeddings on", slog.String("model", model))
+	}
 	var m *metrics
 	if addr != "" {
 		m = newMetrics()

@@ -37,6 +37,10 @@ type evalReport struct {
 	// Support measures extractive answers (no model): how often the cited
 	// sentences contain the right answer.
 	Support rtqa.Support `json:"extractive_answer_support"`
+	// EmbedModel, when set, is the embedding model of the "+ embeddings"
+	// rows, and EmbedS the time it took to embed the store.
+	EmbedModel string  `json:"embedding_model,omitempty"`
+	EmbedS     float64 `json:"embed_seconds,omitempty"`
 }
 
 func cmdEval(ctx context.Context, a *app, args []string) error {
@@ -55,7 +59,9 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		"Load the RealTime QA weeks in DIR (YYYYMMDD_qa.jsonl with YYYYMMDD_gcs.jsonl) into a fresh\n"+
 			"temporary store through the normal import, ask every question through the normal search,\n"+
 			"and print Hits@1/5/10, MRR@10 and nDCG@10 with and without --as-of the question date,\n"+
-			"beside a plain SQLite FTS5 BM25 reference over whole articles computed in the same run.")
+			"beside a plain SQLite FTS5 BM25 reference over whole articles computed in the same run.\n"+
+			"With an embedding model configured (PARLEY_EMBED_MODEL), the store is embedded too and\n"+
+			"two more rows show search reranked by embeddings.")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	limit := fs.Int("limit", 50, "passages asked of each search")
 	keep := fs.String("keep", "", "keep the evaluation store at this path instead of a temporary one")
@@ -79,7 +85,15 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	if *keep != "" {
 		dbPath = *keep
 	}
-	store, err := knowledge.Open(ctx, dbPath, knowledge.WithClock(a.now))
+	emb, dense, err := a.readEmbedding()
+	if err != nil {
+		return err
+	}
+	opts := []knowledge.Option{knowledge.WithClock(a.now)}
+	if dense {
+		opts = append(opts, knowledge.WithEmbedding(emb))
+	}
+	store, err := knowledge.Open(ctx, dbPath, opts...)
 	if err != nil {
 		return err
 	}
@@ -95,6 +109,14 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	rep := evalReport{Dir: pos[0], Weeks: set.Weeks, Articles: sum.Added, Passages: sum.Passages, ImportS: time.Since(start).Seconds()}
+	if dense {
+		fmt.Fprintf(a.stderr, "embedding %d passages with %s...\n", sum.Passages, emb.Model)
+		start := time.Now()
+		if _, err := store.EmbedPending(ctx, nil); err != nil {
+			return err
+		}
+		rep.EmbedModel, rep.EmbedS = emb.Model, time.Since(start).Seconds()
+	}
 
 	refRanked, refLat, err := set.Reference(ctx, tmp)
 	if err != nil {
@@ -102,16 +124,21 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	}
 	ref := set.Score(refRanked)
 	rep.Rows = append(rep.Rows, row("reference: FTS5 BM25, whole articles", ref, ref, refLat))
-	for _, asOf := range []bool{false, true} {
-		ranked, lat, err := set.Run(ctx, store, asOf, *limit)
+	type variant struct {
+		name        string
+		asOf, dense bool
+	}
+	variants := []variant{{"parley", false, false}, {"parley --as-of question date", true, false}}
+	if dense {
+		variants = append(variants, variant{"parley + embeddings", false, true},
+			variant{"parley + embeddings, --as-of", true, true})
+	}
+	for _, v := range variants {
+		ranked, lat, err := set.Run(ctx, store, v.asOf, knowledge.SearchOptions{Limit: *limit, FullTextOnly: !v.dense})
 		if err != nil {
 			return err
 		}
-		name := "parley"
-		if asOf {
-			name = "parley --as-of question date"
-		}
-		rep.Rows = append(rep.Rows, row(name, set.Score(ranked), ref, lat))
+		rep.Rows = append(rep.Rows, row(v.name, set.Score(ranked), ref, lat))
 	}
 
 	bareLat, err := set.RunBare(ctx, store, *limit)
@@ -135,6 +162,9 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "RealTime QA: %d weeks (%s .. %s), %d questions, %d articles, %d passages, imported in %.1fs\n\n",
 		len(set.Weeks), set.Weeks[0], set.Weeks[len(set.Weeks)-1], len(set.Questions), rep.Articles, rep.Passages, rep.ImportS)
+	if rep.EmbedModel != "" {
+		fmt.Fprintf(a.stdout, "embedded with %s in %.1fs\n", rep.EmbedModel, rep.EmbedS)
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tHits@1\tHits@5\tHits@10\tMRR@10\tnDCG@10\tMRR ratio\tmedian ms\tp99 ms\t")
 	for _, r := range rep.Rows {

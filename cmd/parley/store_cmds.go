@@ -55,6 +55,9 @@ func cmdImport(ctx context.Context, a *app, args []string) error {
 	})
 	fmt.Fprintf(a.stdout, "imported %d new articles (%d passages); %d already stored; %d restored; %d lines skipped; %d lines read\n",
 		sum.Added, sum.Passages, sum.Duplicates, sum.Restored, sum.Skipped, sum.Lines)
+	if sum.Added+sum.Restored > 0 {
+		a.embedNew(ctx, store)
+	}
 	if sum.RolledBack > 0 {
 		fmt.Fprintf(a.stdout, "%d lines were rolled back when the store failed; run the import again to finish it\n", sum.RolledBack)
 	}
@@ -120,6 +123,7 @@ func sourceAdd(ctx context.Context, a *app, args []string) error {
 		if res, err = store.AddURL(ctx, a.fetcher, pos[0], a.actor()); err != nil {
 			return err
 		}
+		a.embedNew(ctx, store)
 	case *file != "" && len(pos) == 0:
 		in, err := a.articleFromFile(*file)
 		if err != nil {
@@ -143,6 +147,7 @@ func sourceAdd(ctx context.Context, a *app, args []string) error {
 		if res, err = store.Add(ctx, in); err != nil {
 			return err
 		}
+		a.embedNew(ctx, store)
 	default:
 		return usageErr("give either one URL or --file PATH")
 	}

@@ -79,7 +79,7 @@ func TestDevelopmentWeeks(t *testing.T) {
 	}
 	ref := set.Score(refRanked)
 	for _, asOf := range []bool{false, true} {
-		ranked, _, err := set.Run(ctx, store, asOf, 50)
+		ranked, _, err := set.Run(ctx, store, asOf, knowledge.SearchOptions{Limit: 50})
 		if err != nil {
 			t.Fatal(err)
 		}

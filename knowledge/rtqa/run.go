@@ -12,10 +12,11 @@ import (
 	"parley/knowledge"
 )
 
-// Run asks every question through store.Search and returns the ranked
-// article URLs per question and each search's latency. With asOf, each
-// question is asked as of the end of its question date.
-func (s *Set) Run(ctx context.Context, store *knowledge.Store, asOf bool, limit int) (map[string][]string, []time.Duration, error) {
+// Run asks every question through store.Search with the options in base
+// and returns the ranked article URLs per question and each search's
+// latency. With asOf, each question is asked as of the end of its question
+// date.
+func (s *Set) Run(ctx context.Context, store *knowledge.Store, asOf bool, base knowledge.SearchOptions) (map[string][]string, []time.Duration, error) {
 	original := make(map[string]string, len(s.Articles))
 	for _, a := range s.Articles {
 		if c, err := knowledge.CanonicalURL(a.URL); err == nil {
@@ -25,7 +26,7 @@ func (s *Set) Run(ctx context.Context, store *knowledge.Store, asOf bool, limit 
 	ranked := make(map[string][]string, len(s.Questions))
 	lat := make([]time.Duration, 0, len(s.Questions))
 	for _, q := range s.Questions {
-		opt := knowledge.SearchOptions{Limit: limit}
+		opt := base
 		if asOf {
 			opt.AsOf = q.Date.Add(24*time.Hour - time.Second)
 		}

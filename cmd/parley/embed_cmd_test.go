@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"parley/knowledge/llm/llmtest"
+)
+
+func TestEmbedConfiguration(t *testing.T) {
+	c := newCLI(t)
+	r := c.run("", "embed")
+	if r.code != 1 || !strings.Contains(r.stderr, "PARLEY_EMBED_MODEL") {
+		t.Errorf("embed without a model: exit %d, stderr %q; want 1 and the variable named", r.code, r.stderr)
+	}
+	c.env["PARLEY_EMBED_MODEL"] = "nomic-embed-text"
+	r = c.run("", "search", "Doha")
+	if r.code != 1 || !strings.Contains(r.stderr, "PARLEY_EMBED_BASE_URL or OPENAI_BASE_URL") {
+		t.Errorf("a model without an endpoint: exit %d, stderr %q; want the endpoint variables named", r.code, r.stderr)
+	}
+	c.env["PARLEY_EMBED_BASE_URL"] = "localhost:11434"
+	r = c.run("", "search", "Doha")
+	if r.code != 1 || !strings.Contains(r.stderr, "PARLEY_EMBED_BASE_URL=") {
+		t.Errorf("a URL without a scheme: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestEmbedCommandsEndToEnd(t *testing.T) {
+	srv := llmtest.New(t)
+	c := newCLI(t)
+	delete(c.env, "PARLEY_STARTER") // the starter briefs are embedded too
+	c.env["PARLEY_EMBED_MODEL"] = "fake-embed"
+	c.env["PARLEY_EMBED_BASE_URL"] = srv.URL
+	c.env["PARLEY_EMBED_DOC_PREFIX"] = "search_document: "
+
+	r := c.run("", "embed")
+	if r.code != 0 || !strings.Contains(r.stdout, "with fake-embed") || !strings.Contains(r.stdout, "; 0 without a vector") {
+		t.Fatalf("embed: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.HasPrefix(r.stdout, "embedded 0 ") {
+		t.Errorf("embed made no vectors for the starter briefs: %q", r.stdout)
+	}
+
+	file := filepath.Join(t.TempDir(), "a.jsonl")
+	os.WriteFile(file, []byte(articlesJSONL), 0o600)
+	r = c.run("", "import", "--quiet", file)
+	if r.code != 0 || !strings.Contains(r.stderr, "embedded 2 passages with fake-embed") {
+		t.Errorf("import: exit %d, stderr %q; want the new passages embedded", r.code, r.stderr)
+	}
+	r = c.run("", "embed")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "embedded 0 passages") {
+		t.Errorf("embed after import: %q, want nothing left to do", r.stdout)
+	}
+	for _, text := range srv.Embedded() {
+		if !strings.HasPrefix(text, "search_document: ") {
+			t.Errorf("a passage was sent without the document prefix: %q", text)
+		}
+	}
+
+	sent := len(srv.Embedded())
+	r = c.run("", "search", "--json", "Who met Hamas in Doha?")
+	if r.code != 0 || !strings.Contains(r.stdout, "US envoy holds direct talks") {
+		t.Fatalf("search with embeddings: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if got := srv.Embedded()[sent:]; len(got) != 1 || got[0] != "Who met Hamas in Doha?" {
+		t.Errorf("search embedded %q, want the question once", got)
+	}
+
+	// The endpoint fails: the article is stored, the failure reported,
+	// and search goes on with full text.
+	srv.EmbedStatus = 503
+	c.env["PARLEY_EMBED_API_KEY"] = "sk-embed-secret"
+	note := filepath.Join(t.TempDir(), "note.txt")
+	os.WriteFile(note, []byte("Mediators in Cairo proposed a new timetable for the second phase."), 0o600)
+	r = c.run("", "source", "add", "--file", note, "--title", "Cairo timetable")
+	if r.code != 0 || !strings.Contains(r.stdout, "added #") || !strings.Contains(r.stderr, "run 'parley embed' later") {
+		t.Errorf("source add with a failing endpoint: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = c.run("", "search", "Cairo timetable for the second phase")
+	if r.code != 0 || !strings.Contains(r.stdout, "Cairo timetable") || !strings.Contains(r.stderr, "search without embeddings") {
+		t.Errorf("search with a failing endpoint: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stderr, "sk-embed-secret") {
+		t.Errorf("the embedding key leaked into stderr: %q", r.stderr)
+	}
+}
+
+// A tiny RealTime QA week written for this test (the format of EVAL.md).
+const (
+	weekQA = `{"question_id": "q1", "question_date": "2026/03/06", "question_sentence": "Where did the envoys meet this week?", "choices": ["Doha", "Oslo", "Cairo", "Paris"], "answer": ["0"], "evidence": ""}
+{"question_id": "q2", "question_date": "2026/03/06", "question_sentence": "Which crossing reopened for aid trucks?", "choices": ["Rafah", "Erez", "Allenby", "Taba"], "answer": ["0"], "evidence": ""}
+`
+	weekGCS = `{"question_id": "q1", "search_result": [{"url": "https://news.example/envoys", "title": "Envoys meet", "text": "The envoys met in Doha on Tuesday for a second round.", "authors": ["A. Writer"], "publish_date": "2026/03/04"}, {"url": "https://news.example/weather", "title": "Weather", "text": "Rain is expected across the coast this week.", "authors": [], "publish_date": "2026/03/05"}]}
+{"question_id": "q2", "search_result": [{"url": "https://news.example/rafah", "title": "Aid resumes", "text": "Aid trucks crossed at Rafah after the crossing reopened.", "authors": [], "publish_date": "2026/03/03"}]}
+`
+)
+
+func TestEvalRTQAWithEmbeddings(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "20260306_qa.jsonl"), []byte(weekQA), 0o600)
+	os.WriteFile(filepath.Join(dir, "20260306_gcs.jsonl"), []byte(weekGCS), 0o600)
+	srv := llmtest.New(t)
+	c := newCLI(t)
+	c.env["PARLEY_EMBED_MODEL"] = "fake-embed"
+	c.env["OPENAI_BASE_URL"] = srv.URL
+	r := c.run("", "eval", "rtqa", "--json", dir)
+	if r.code != 0 {
+		t.Fatalf("eval: exit %d, stderr %s", r.code, r.stderr)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("eval --json: %v\n%s", err, r.stdout)
+	}
+	if rep.EmbedModel != "fake-embed" || len(rep.Rows) != 6 {
+		t.Fatalf("want the embedding model and 6 rows, got %q and %d rows", rep.EmbedModel, len(rep.Rows))
+	}
+	for _, i := range []int{1, 2, 3, 4} {
+		if row := rep.Rows[i]; row.Metrics.Questions != 2 || row.Metrics.Hits1 != 1 {
+			t.Errorf("row %q: %+v, want both questions answered at rank 1", row.Name, row.Metrics)
+		}
+	}
+	if !strings.Contains(rep.Rows[3].Name, "embeddings") || !strings.Contains(rep.Rows[4].Name, "embeddings") {
+		t.Errorf("rows 3 and 4 should be the embedding rows: %q, %q", rep.Rows[3].Name, rep.Rows[4].Name)
+	}
+	if srv.EmbedCalls() == 0 {
+		t.Error("no embedding requests were made")
+	}
+}
