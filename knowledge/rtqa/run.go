@@ -49,19 +49,40 @@ func (s *Set) Run(ctx context.Context, store *knowledge.Store, asOf bool, base k
 	return ranked, lat, nil
 }
 
-// RunBare asks every question through store.BareSearch, the full-text query
-// alone, and returns each query's latency: the engine's own cost on the
-// same store, for comparison with Run's.
-func (s *Set) RunBare(ctx context.Context, store *knowledge.Store, limit int) ([]time.Duration, error) {
-	lat := make([]time.Duration, 0, len(s.Questions))
-	for _, q := range s.Questions {
+// Latency times store.Search with opt beside store.BareSearch, the
+// full-text query alone (the engine's own cost on the same store), for
+// every question, passes times over. The two alternate question by
+// question, and which goes first alternates too, so that a noisy machine
+// or a warm cache favours neither.
+func (s *Set) Latency(ctx context.Context, store *knowledge.Store, opt knowledge.SearchOptions, passes int) (search, bare []time.Duration, err error) {
+	timed := func(f func() error) (time.Duration, error) {
 		start := time.Now()
-		if _, err := store.BareSearch(ctx, q.Sentence, limit); err != nil {
-			return nil, fmt.Errorf("question %s: %w", q.ID, err)
-		}
-		lat = append(lat, time.Since(start))
+		err := f()
+		return time.Since(start), err
 	}
-	return lat, nil
+	for p := 0; p < passes; p++ {
+		for i, q := range s.Questions {
+			runSearch := func() error { _, err := store.Search(ctx, q.Sentence, opt); return err }
+			runBare := func() error { _, err := store.BareSearch(ctx, q.Sentence, opt.Limit); return err }
+			first, second := runSearch, runBare
+			if (i+p)%2 == 1 {
+				first, second = runBare, runSearch
+			}
+			d1, err := timed(first)
+			if err != nil {
+				return nil, nil, fmt.Errorf("question %s: %w", q.ID, err)
+			}
+			d2, err := timed(second)
+			if err != nil {
+				return nil, nil, fmt.Errorf("question %s: %w", q.ID, err)
+			}
+			if (i+p)%2 == 1 {
+				d1, d2 = d2, d1
+			}
+			search, bare = append(search, d1), append(bare, d2)
+		}
+	}
+	return search, bare, nil
 }
 
 // Reference ranks the questions with the benchmark's plain baseline: SQLite
