@@ -45,9 +45,11 @@ const (
 	// it already counts in each.
 	titleWeight = 1.0
 	// candidateFactor: how many passages per requested result are read
-	// from the index before date weighting reorders them.
-	candidateFactor = 3
-	minCandidates   = 60
+	// from the index before date weighting reorders them. Three times the
+	// limit and at least 60 ranked the development weeks identically and
+	// cost more.
+	candidateFactor = 2
+	minCandidates   = 40
 )
 
 // Search returns the passages that best answer question, best first. Any
@@ -83,7 +85,14 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 		c := &cands[i]
 		c.Score *= prior.factor(c.PublishedAt, opt.AsOf)
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
+	// Passage ids break ties, so equal scores come out in the same order
+	// every time.
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].Score != cands[j].Score {
+			return cands[i].Score > cands[j].Score
+		}
+		return cands[i].PassageID < cands[j].PassageID
+	})
 	if dense {
 		weight := func(r Result) float64 { return prior.factor(r.PublishedAt, opt.AsOf) }
 		if cands, err = s.rerank(ctx, question, cands, weight); err != nil && ctx.Err() == nil {
@@ -128,8 +137,9 @@ func (s *Store) BareSearch(ctx context.Context, question string, limit int) ([]i
 }
 
 // candidates reads the top n passages by BM25 with what ranking needs: ids,
-// position and the article's date. Texts and the rest of the metadata are
-// read by fillResults for the few that survive ranking.
+// position and the article's date, from narrow covering indexes (migration
+// 0005) rather than the text-laden rows. Texts and the rest of the
+// metadata are read by fillResults for the few that survive ranking.
 func (s *Store) candidates(ctx context.Context, match string, n int) ([]Result, error) {
 	rows, err := s.reader.QueryContext(ctx, `
 		WITH hits AS (
@@ -139,10 +149,9 @@ func (s *Store) candidates(ctx context.Context, match string, n int) ([]Result, 
 		)
 		SELECT p.id, p.article_id, p.seq, a.published_at, -h.score
 		FROM hits h
-		JOIN passages p ON p.id = h.id
-		JOIN articles a ON a.id = p.article_id
-		WHERE a.status = 'active'
-		ORDER BY h.score`, titleWeight, match, n)
+		JOIN passages p INDEXED BY passages_search ON p.id = h.id
+		JOIN articles a INDEXED BY articles_search ON a.id = p.article_id
+		WHERE a.status = 'active'`, titleWeight, match, n)
 	if err != nil {
 		return nil, err
 	}
