@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -40,8 +41,10 @@ type evalReport struct {
 	Support rtqa.Support `json:"extractive_answer_support"`
 	// EmbedModel, when set, is the embedding model of the "+ embeddings"
 	// rows, and EmbedS the time it took to embed the store.
-	EmbedModel string  `json:"embedding_model,omitempty"`
-	EmbedS     float64 `json:"embed_seconds,omitempty"`
+	EmbedModel string `json:"embedding_model,omitempty"`
+	// Misses, with --misses, audits the questions missed in the top 10.
+	Misses []rtqa.Miss `json:"misses,omitempty"`
+	EmbedS float64     `json:"embed_seconds,omitempty"`
 }
 
 func cmdEval(ctx context.Context, a *app, args []string) error {
@@ -56,7 +59,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		}
 		return usageErr("want 'parley eval rtqa DIR' or 'parley eval rgb FILE'")
 	}
-	fs := a.newFlags("eval rtqa", "[--json] [--limit N] DIR",
+	fs := a.newFlags("eval rtqa", "[--json] [--limit N] [--misses] DIR",
 		"Load the RealTime QA weeks in DIR (YYYYMMDD_qa.jsonl with YYYYMMDD_gcs.jsonl) into a fresh\n"+
 			"temporary store through the normal import, ask every question through the normal search,\n"+
 			"and print Hits@1/5/10, MRR@10 and nDCG@10 with and without --as-of the question date,\n"+
@@ -66,6 +69,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	limit := fs.Int("limit", 50, "passages asked of each search")
 	keep := fs.String("keep", "", "keep the evaluation store at this path instead of a temporary one")
+	misses := fs.Bool("misses", false, "list the questions with no relevant article in the top 10 (with --as-of), and whether\neach relevant article is topical or mentions the answer only in passing")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
@@ -140,6 +144,9 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		rep.Rows = append(rep.Rows, row(v.name, set.Score(ranked), ref, lat))
+		if *misses && v.asOf && !v.dense {
+			rep.Misses = set.Misses(ranked, 10)
+		}
 	}
 
 	// The ratio to the engine's own cost is timed apart, the two queries
@@ -186,7 +193,38 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "\nsearch median / bare FTS5 median on the same store, interleaved over 3 passes: %.2f\n", rep.SearchOverBare)
 	fmt.Fprintf(a.stdout, "extractive answers (no model), as of the question date: %d of %d cite the right answer (%.1f%%), %d refused\n",
 		rep.Support.Supported, rep.Support.Questions, 100*rep.Support.Share, rep.Support.Refused)
+	if *misses {
+		printMisses(a.stdout, rep.Misses)
+	}
 	return nil
+}
+
+// printMisses prints the audit of --misses.
+func printMisses(w io.Writer, misses []rtqa.Miss) {
+	topical := 0
+	fmt.Fprintf(w, "\nquestions with no relevant article in the top 10 (--as-of): %d\n", len(misses))
+	for _, m := range misses {
+		if m.Topical() {
+			topical++
+		}
+		rank := "not retrieved"
+		if m.Rank > 0 {
+			rank = fmt.Sprintf("first relevant article at %d", m.Rank)
+		}
+		fmt.Fprintf(w, "\n%s %s\n  answer %q; %s\n", m.Date, m.Question, m.Answer, rank)
+		for _, e := range m.Articles {
+			kind := "in passing"
+			if e.Topical {
+				kind = "topical"
+			}
+			fmt.Fprintf(w, "  - [%s] %s %s (%d words)\n", kind, e.Published, e.Title, e.Words)
+			if e.Snippet != "" {
+				fmt.Fprintf(w, "      ... %s ...\n", e.Snippet)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\n%d of %d missed questions have a topical relevant article; the rest are relevant only by the answer's text appearing in passing\n",
+		topical, len(misses))
 }
 
 func row(name string, m, ref rtqa.Metrics, lat []time.Duration) evalRow {

@@ -1,0 +1,50 @@
+package rtqa
+
+import (
+	"strings"
+	"testing"
+
+	"parley/knowledge"
+)
+
+func TestMissesTellTopicalFromPassing(t *testing.T) {
+	set := &Set{
+		Questions: []Question{
+			{ID: "hit", Sentence: "Where did the envoys meet?", Answer: "Doha", Relevant: map[string]bool{"u/doha": true}},
+			{ID: "miss", Sentence: "Which crossing reopened for aid trucks this week?", Answer: "Rafah",
+				Relevant: map[string]bool{"u/topical": true, "u/passing": true}},
+			{ID: "inword", Sentence: "How many days did the mission last?", Answer: "10",
+				Relevant: map[string]bool{"u/year": true}},
+		},
+		Articles: []knowledge.ImportRecord{
+			{URL: "u/doha", Title: "Envoys meet", Text: "The envoys met in Doha."},
+			{URL: "u/passing", Title: "Travel notes", Text: "A column about beaches. Rafah was mentioned once, long ago, by a tourist."},
+			{URL: "u/topical", Title: "Aid", Text: "After weeks of talks the crossing at Rafah reopened and aid trucks rolled in.", PublishedAt: "2026-03-03"},
+			{URL: "u/year", Title: "Archive", Text: "In 2010 the museum opened a new wing."},
+		},
+	}
+	misses := set.Misses(map[string][]string{
+		"hit":    {"u/doha"},
+		"miss":   {"x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "u/passing"},
+		"inword": {"u/other"},
+	}, 10)
+	if len(misses) != 2 || misses[0].ID != "miss" || misses[1].ID != "inword" {
+		t.Fatalf("misses = %+v, want the two questions outside the top 10", misses)
+	}
+	m := misses[0]
+	if m.Rank != 11 || len(m.Articles) != 2 || !m.Topical() {
+		t.Fatalf("miss = %+v, want rank 11, two articles, one topical", m)
+	}
+	for _, e := range m.Articles {
+		if want := e.URL == "u/topical"; e.Topical != want {
+			t.Errorf("%s: topical = %v, want %v", e.URL, e.Topical, want)
+		}
+		if !strings.Contains(e.Snippet, "rafah") {
+			t.Errorf("%s: snippet %q does not show the answer", e.URL, e.Snippet)
+		}
+	}
+	// "10" only inside "2010" is not an occurrence of the answer at all.
+	if in := misses[1]; in.Rank != 0 || in.Topical() || in.Articles[0].Snippet != "" {
+		t.Errorf("in-word match = %+v, want unretrieved, in passing, no snippet", in)
+	}
+}
