@@ -126,18 +126,19 @@ func (s *Store) addTx(ctx context.Context, tx *writeTx, a Article, passages []st
 	}
 
 	a.AddedAt = now
+	lead := Lead(a.Text)
 	r, err := tx.ExecContext(ctx, `INSERT INTO articles
-		(url, title, outlet, author, published_at, language, added_by, added_at, content_hash, status, origin, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
+		(url, title, outlet, author, published_at, language, added_by, added_at, content_hash, status, origin, body, lead)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)`,
 		nullString(a.URL), a.Title, a.Outlet, a.Author, nullTime(a.PublishedAt), a.Language,
-		a.AddedBy, formatTime(now), a.ContentHash, string(a.Origin), a.Text)
+		a.AddedBy, formatTime(now), a.ContentHash, string(a.Origin), a.Text, lead)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
 	if a.ID, err = r.LastInsertId(); err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
-	if err := tx.insertPassages(ctx, a.ID, a.Title, passages); err != nil {
+	if err := tx.insertPassages(ctx, a.ID, a.Title, lead, passages); err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
 	if err := recordChange(ctx, tx.Tx, a.ID, "add", a.AddedBy, now); err != nil {
@@ -156,7 +157,9 @@ func findDuplicate(ctx context.Context, tx *sql.Tx, a Article) (int64, error) {
 	return id, err
 }
 
-func (tx *writeTx) insertPassages(ctx context.Context, articleID int64, title string, passages []string) error {
+// insertPassages stores an article's passages and indexes each with the
+// article's title, and after the first with its lead (see indexedTitle).
+func (tx *writeTx) insertPassages(ctx context.Context, articleID int64, title, lead string, passages []string) error {
 	var err error
 	if tx.insPassage == nil {
 		if tx.insPassage, err = tx.PrepareContext(ctx, `INSERT INTO passages (article_id, seq, body) VALUES (?, ?, ?)`); err != nil {
@@ -175,7 +178,7 @@ func (tx *writeTx) insertPassages(ctx context.Context, articleID int64, title st
 		if err != nil {
 			return err
 		}
-		if _, err := tx.insIndex.ExecContext(ctx, pid, title, p); err != nil {
+		if _, err := tx.insIndex.ExecContext(ctx, pid, indexedTitle(title, lead, i), p); err != nil {
 			return err
 		}
 	}

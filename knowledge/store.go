@@ -150,6 +150,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// migrationSteps are Go steps run after a migration's SQL, in the same
+// transaction, for data changes SQL cannot express.
+var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
+	6: fillLeads,
+}
+
 func (s *Store) applyMigration(ctx context.Context, version int, name string) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -169,6 +175,11 @@ func (s *Store) applyMigration(ctx context.Context, version int, name string) er
 	}
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return err
+	}
+	if step := migrationSteps[version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		version, filepath.Base(name), formatTime(s.now())); err != nil {
