@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -105,35 +106,31 @@ func (s *Store) beginWrite(ctx context.Context) (*writeTx, error) {
 
 // addTx stores a prepared article inside tx. See Add.
 func (s *Store) addTx(ctx context.Context, tx *writeTx, a Article, passages []string) (AddResult, error) {
-	existing, err := findDuplicate(ctx, tx.Tx, a)
-	if err != nil {
-		return AddResult{}, fmt.Errorf("add article: %w", err)
-	}
-	now := s.now()
-	if existing != 0 {
-		old, err := getArticle(ctx, tx.Tx, existing)
-		if err != nil {
-			return AddResult{}, fmt.Errorf("add article: %w", err)
-		}
-		if old.Status == StatusActive {
-			return AddResult{Article: old}, nil
-		}
-		if err := setStatus(ctx, tx.Tx, old, StatusActive, a.AddedBy, now); err != nil {
-			return AddResult{}, fmt.Errorf("restore article %d: %w", old.ID, err)
-		}
-		old.Status, old.RemovedBy, old.RemovedAt = StatusActive, "", time.Time{}
-		return AddResult{Article: old, Reactivated: true}, nil
-	}
+	return s.addLeadTx(ctx, tx, a, Lead(a.Text), passages)
+}
 
+// addLeadTx is addTx given the article's Lead, which Import works out on
+// its reading goroutine to spare the writing one.
+func (s *Store) addLeadTx(ctx context.Context, tx *writeTx, a Article, lead string, passages []string) (AddResult, error) {
+	// Insert first, and look for the article already stored only when the
+	// insert met its URL or content hash: a new article, the common case
+	// in an import, then costs one statement rather than a query and an
+	// insert.
+	now := s.now()
 	a.AddedAt = now
-	lead := Lead(a.Text)
 	r, err := tx.ExecContext(ctx, `INSERT INTO articles
 		(url, title, outlet, author, published_at, language, added_by, added_at, content_hash, status, origin, body, lead)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)
+		ON CONFLICT DO NOTHING`,
 		nullString(a.URL), a.Title, a.Outlet, a.Author, nullTime(a.PublishedAt), a.Language,
 		a.AddedBy, formatTime(now), a.ContentHash, string(a.Origin), a.Text, lead)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return AddResult{}, fmt.Errorf("add article: %w", err)
+	} else if n == 0 {
+		return s.addExisting(ctx, tx, a, now)
 	}
 	if a.ID, err = r.LastInsertId(); err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
@@ -145,6 +142,30 @@ func (s *Store) addTx(ctx context.Context, tx *writeTx, a Article, passages []st
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
 	return AddResult{Article: a, Created: true}, nil
+}
+
+// addExisting is addTx for an article whose URL or text is already stored:
+// it returns the stored article, brought back if it had been removed.
+func (s *Store) addExisting(ctx context.Context, tx *writeTx, a Article, now time.Time) (AddResult, error) {
+	existing, err := findDuplicate(ctx, tx.Tx, a)
+	if err == nil && existing == 0 {
+		err = errors.New("the insert met a duplicate that cannot be found")
+	}
+	if err != nil {
+		return AddResult{}, fmt.Errorf("add article: %w", err)
+	}
+	old, err := getArticle(ctx, tx.Tx, existing)
+	if err != nil {
+		return AddResult{}, fmt.Errorf("add article: %w", err)
+	}
+	if old.Status == StatusActive {
+		return AddResult{Article: old}, nil
+	}
+	if err := setStatus(ctx, tx.Tx, old, StatusActive, a.AddedBy, now); err != nil {
+		return AddResult{}, fmt.Errorf("restore article %d: %w", old.ID, err)
+	}
+	old.Status, old.RemovedBy, old.RemovedAt = StatusActive, "", time.Time{}
+	return AddResult{Article: old, Reactivated: true}, nil
 }
 
 func findDuplicate(ctx context.Context, tx *sql.Tx, a Article) (int64, error) {
@@ -453,10 +474,39 @@ func CanonicalURL(raw string) (string, error) {
 // normalised as Paragraphs leaves it (words separated by single spaces
 // within paragraphs, paragraphs by "\n\n"), which prepare guarantees; the
 // hash is then that of the lower-cased words joined by single spaces.
+//
+// It computes the SHA-256 of strings.ReplaceAll(strings.ToLower(text),
+// "\n\n", " ") through a small buffer rather than two copies of the text,
+// since an import hashes every article.
 func contentHash(text string) string {
-	norm := strings.ReplaceAll(strings.ToLower(text), "\n\n", " ")
-	sum := sha256.Sum256([]byte(norm))
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	var buf [4096]byte
+	b := buf[:0]
+	for i := 0; i < len(text); {
+		if len(b) > len(buf)-utf8.UTFMax {
+			h.Write(b)
+			b = b[:0]
+		}
+		switch c := text[i]; {
+		case c == '\n' && i+1 < len(text) && text[i+1] == '\n':
+			b = append(b, ' ')
+			i += 2
+		case c < utf8.RuneSelf:
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b = append(b, c)
+			i++
+		default:
+			// What strings.ToLower does outside ASCII (an invalid byte
+			// becomes U+FFFD there too).
+			r, n := utf8.DecodeRuneInString(text[i:])
+			b = utf8.AppendRune(b, unicode.ToLower(r))
+			i += n
+		}
+	}
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // clean collapses whitespace, drops invalid UTF-8 and cuts s to max runes.

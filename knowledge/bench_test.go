@@ -117,7 +117,10 @@ func BenchmarkSearchScale(b *testing.B) {
 
 // BenchmarkImport times Store.Import of generated articles beside bare
 // FTS5 inserts of the same passages (one plain FTS5 table, one
-// transaction) in the same run.
+// transaction) in the same run. Import's time includes decoding the JSON
+// Lines and cutting the passages, which it does on one goroutine while
+// another writes, so it can keep two cores busy; the bare inserts get the
+// passages already cut and run on one.
 func BenchmarkImport(b *testing.B) {
 	const articles = 3000
 	c := newSynthCorpus(3)

@@ -66,9 +66,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// safe in WAL mode: a crash of the process loses nothing committed; only
 	// a power cut can lose the last transactions, never corrupt the file.
 	// The busy timeout covers other processes (a CLI import while the bot
-	// runs).
+	// runs). The writer keeps its prepared statements (_stmt_cache_size):
+	// adding an article runs the same few inserts every time, and
+	// preparing them afresh was a tenth of an import's time.
 	const common = "_busy_timeout=10000&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL"
-	w, err := sql.Open("sqlite3", dsn(path, common+"&_txlock=immediate"))
+	w, err := sql.Open("sqlite3", dsn(path, common+"&_txlock=immediate&_stmt_cache_size=32"))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
