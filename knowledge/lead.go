@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"unicode"
 )
 
 // leadWords is how many of an article's first words are indexed with each
@@ -19,8 +20,22 @@ const leadWords = 20
 // Lead returns the opening words of an article's text: what passages after
 // the first are indexed with, as context.
 func Lead(text string) string {
-	f := strings.Fields(text)
-	return strings.Join(f[:min(len(f), leadWords)], " ")
+	// Find where the leadWords-th word ends rather than split a whole
+	// article into words to keep twenty.
+	words, inWord := 0, false
+	for i, r := range text {
+		if unicode.IsSpace(r) {
+			if inWord && words == leadWords {
+				text = text[:i]
+				break
+			}
+			inWord = false
+		} else if !inWord {
+			inWord = true
+			words++
+		}
+	}
+	return strings.Join(strings.Fields(text), " ")
 }
 
 // indexedTitle is what the title column of the full-text index holds for
