@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/knowledge/llm/llmtest"
 )
@@ -127,5 +129,30 @@ func TestEvalRTQAWithEmbeddings(t *testing.T) {
 	}
 	if srv.EmbedCalls() == 0 {
 		t.Error("no embedding requests were made")
+	}
+}
+
+// TestBotEmbedsInTheBackground runs `parley bot` with only an embedding
+// endpoint: answers stay extractive, the starter briefs are embedded in the
+// background, and questions are embedded for search.
+func TestBotEmbedsInTheBackground(t *testing.T) {
+	srv := llmtest.New(t)
+	br := startBotCmd(t, map[string]string{"PARLEY_EMBED_MODEL": "fake-embed", "PARLEY_EMBED_BASE_URL": srv.URL})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(br.stderr.String(), "embedded passages") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the starter briefs were not embedded:\n%s", br.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	const q = "Who is talking to Hamas, and where?"
+	tok := br.ask(t, q, "700000000000000001")
+	br.waitAnswered(t, tok)
+	br.stop(t)
+	if !slices.Contains(srv.Embedded(), q) {
+		t.Errorf("the question was not embedded for search; sent %d texts", len(srv.Embedded()))
+	}
+	if logs := br.stderr.String(); !strings.Contains(logs, "embeddings on") || strings.Contains(logs, "search without embeddings") {
+		t.Errorf("log:\n%s", logs)
 	}
 }
