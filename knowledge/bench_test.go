@@ -25,15 +25,23 @@ import (
 // benchStore opens (building it the first time) a store of about passages
 // synthetic passages.
 func benchStore(b *testing.B, passages int) *Store {
+	return benchStoreNamed(b, fmt.Sprintf("parley-bench-%d.db", passages), passages, nil)
+}
+
+// benchStoreNamed opens (building it the first time) the store called name
+// in the temporary directory, with about passages synthetic passages and
+// opts. finish, if not nil, runs once after the import, before the store
+// is marked built.
+func benchStoreNamed(b *testing.B, name string, passages int, finish func(*Store), opts ...Option) *Store {
 	b.Helper()
 	ctx := context.Background()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("parley-bench-%d.db", passages))
+	path := filepath.Join(os.TempDir(), name)
 	done := path + ".done"
 	if _, err := os.Stat(done); err != nil {
 		for _, p := range []string{path, path + "-wal", path + "-shm"} {
 			os.Remove(p)
 		}
-		s, err := Open(ctx, path)
+		s, err := Open(ctx, path, opts...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -48,10 +56,13 @@ func benchStore(b *testing.B, passages int) *Store {
 			b.Fatal(err)
 		}
 		b.Logf("built %s: %d articles, %d passages in %v", path, sum.Added, sum.Passages, time.Since(start).Round(time.Second))
+		if finish != nil {
+			finish(s)
+		}
 		s.Close()
 		os.WriteFile(done, nil, 0o600)
 	}
-	s, err := Open(ctx, path)
+	s, err := Open(ctx, path, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

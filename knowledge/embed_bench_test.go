@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -40,38 +38,14 @@ func BenchmarkSearchEmbeddings(b *testing.B) {
 	const passages, dims = 20_000, 768
 	ctx := context.Background()
 	emb := Embedding{Embedder: randomEmbedder{dims}, Model: "random-768", Batch: 256}
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("parley-bench-embed-%d.db", passages))
-	done := path + ".done"
-	if _, err := os.Stat(done); err != nil {
-		for _, p := range []string{path, path + "-wal", path + "-shm"} {
-			os.Remove(p)
-		}
-		s, err := Open(ctx, path, WithEmbedding(emb))
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, w, _ := os.Pipe()
-		go func() {
-			newSynthCorpus(uint64(passages)).writeJSONL(w, passages)
-			w.Close()
-		}()
-		if _, err := s.Import(ctx, r, ImportOptions{AddedBy: "bench"}); err != nil {
-			b.Fatal(err)
-		}
+	s := benchStoreNamed(b, fmt.Sprintf("parley-bench-embed-%d.db", passages), passages, func(s *Store) {
 		start := time.Now()
 		sum, err := s.EmbedPending(ctx, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("embedded %d passages in %v", sum.Embedded, time.Since(start).Round(time.Millisecond))
-		s.Close()
-		os.WriteFile(done, nil, 0o600)
-	}
-	s, err := Open(ctx, path, WithEmbedding(emb))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
+	}, WithEmbedding(emb))
 
 	c := newSynthCorpus(11)
 	qs := make([]string, 300)
