@@ -179,6 +179,16 @@ func (s *Store) applyMigration(ctx context.Context, version int, name string) er
 		return err
 	}
 	if step := migrationSteps[version]; step != nil {
+		var passages int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM passages`).Scan(&passages); err != nil {
+			return err
+		}
+		if passages > 0 {
+			// A step rewrites data, which takes a while on a large
+			// store; say why start-up is slow this once.
+			s.log.Warn("upgrading the store; this happens once and may take minutes on a large store",
+				"migration", filepath.Base(name), "passages", passages)
+		}
 		if err := step(ctx, tx); err != nil {
 			return err
 		}
