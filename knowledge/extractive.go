@@ -50,6 +50,14 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	if len(qstems) == 0 {
 		return refusal(question, nil)
 	}
+	// Sums over the question's stems run in a fixed order, so that the
+	// same question always gets the same answer: map order would change
+	// the last bits of the scores, and with them near-ties.
+	qlist := make([]string, 0, len(qstems))
+	for t := range qstems {
+		qlist = append(qlist, t)
+	}
+	sort.Strings(qlist)
 	var cands []candidate
 	for i, r := range sources {
 		pos := 0
@@ -79,7 +87,7 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	// little; a rare one ("Doha") tells a lot.
 	df := make(map[string]int)
 	for _, c := range cands {
-		for t := range qstems {
+		for _, t := range qlist {
 			if c.stems[t] {
 				df[t]++
 			}
@@ -87,7 +95,7 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	}
 	weight := make(map[string]float64)
 	total := 0.0
-	for t := range qstems {
+	for _, t := range qlist {
 		w := math.Log(1 + float64(len(cands))/float64(1+df[t]))
 		weight[t] = w
 		total += w
@@ -103,7 +111,7 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	for i := range cands {
 		c := &cands[i]
 		got := 0.0
-		for t := range qstems {
+		for _, t := range qlist {
 			switch {
 			case c.stems[t]:
 				got += weight[t]
@@ -115,11 +123,13 @@ func extractiveAnswer(question string, sources []Result) Answer {
 			}
 		}
 		c.coverage = got / total
+		pairs := 0 // "first phase" side by side beats "first" and "phase" apart
 		for b := range qbigrams {
 			if c.bigrams[b] {
-				c.coverage += 0.1 // "first phase" side by side beats "first" and "phase" apart
+				pairs++
 			}
 		}
+		c.coverage += 0.1 * float64(pairs)
 		c.score = c.coverage + 0.15/float64(1+c.source) + 0.05/float64(1+c.pos)
 		if wantsTime && timeLike.MatchString(c.text) {
 			c.score += 0.15

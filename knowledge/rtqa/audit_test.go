@@ -1,6 +1,9 @@
 package rtqa
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +49,29 @@ func TestMissesTellTopicalFromPassing(t *testing.T) {
 	// "10" only inside "2010" is not an occurrence of the answer at all.
 	if in := misses[1]; in.Rank != 0 || in.Topical() || in.Articles[0].Snippet != "" {
 		t.Errorf("in-word match = %+v, want unretrieved, in passing, no snippet", in)
+	}
+}
+
+// TestLoadKeepsTheFirstCopyOfAURL: the same URL can come back for two
+// questions with different text; the pool keeps the first in file order,
+// every time, whatever Go's map order does.
+func TestLoadKeepsTheFirstCopyOfAURL(t *testing.T) {
+	dir := t.TempDir()
+	var gcs strings.Builder
+	var qa strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&qa, `{"question_id": "q%d", "question_date": "2026/03/06", "question_sentence": "Where did envoys meet?", "choices": ["Doha", "Oslo"], "answer": ["0"]}`+"\n", i)
+		fmt.Fprintf(&gcs, `{"question_id": "q%d", "search_result": [{"url": "https://news.example/same", "title": "Envoys", "text": "Copy %d: envoys met in Doha.", "publish_date": "2026/03/04"}]}`+"\n", i, i)
+	}
+	os.WriteFile(filepath.Join(dir, "20260306_qa.jsonl"), []byte(qa.String()), 0o600)
+	os.WriteFile(filepath.Join(dir, "20260306_gcs.jsonl"), []byte(gcs.String()), 0o600)
+	for range 5 {
+		set, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Articles) != 1 || !strings.HasPrefix(set.Articles[0].Text, "Copy 0:") {
+			t.Fatalf("pool = %+v, want the first copy only", set.Articles)
+		}
 	}
 }

@@ -89,10 +89,14 @@ func Load(dir string) (*Set, error) {
 			return nil, err
 		}
 		results := make(map[string]gcsLine)
+		var order []string // question ids in file order
 		if err := readJSONL(gf, func(b []byte) error {
 			var g gcsLine
 			if err := json.Unmarshal(b, &g); err != nil {
 				return err
+			}
+			if _, dup := results[g.ID]; !dup {
+				order = append(order, g.ID)
 			}
 			results[g.ID] = g
 			return nil
@@ -100,7 +104,11 @@ func Load(dir string) (*Set, error) {
 			return nil, err
 		}
 		set.Weeks = append(set.Weeks, week)
-		for _, g := range results {
+		// In file order: the same URL can come back for several questions
+		// with different text, and the first one seen is kept, so the
+		// pool must not depend on map order.
+		for _, id := range order {
+			g := results[id]
 			for _, r := range g.Results {
 				if strings.TrimSpace(r.Text) == "" || r.URL == "" || seen[r.URL] {
 					continue
@@ -120,7 +128,7 @@ func Load(dir string) (*Set, error) {
 			}
 		}
 	}
-	// Keep the article order stable across runs (map iteration above).
+	// Sorted by URL, so that the store's ids do not depend on file order.
 	sort.SliceStable(set.Articles, func(i, j int) bool { return set.Articles[i].URL < set.Articles[j].URL })
 	return set, nil
 }
