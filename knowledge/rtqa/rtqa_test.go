@@ -45,8 +45,8 @@ func TestFoldAndCollapse(t *testing.T) {
 }
 
 // TestDevelopmentWeeks runs the whole evaluation on the development weeks and
-// holds Parley to the bar: at least the plain FTS5 reference,
-// computed in the same run.
+// holds Parley above the plain FTS5 reference computed in the same run, by
+// margins that catch a ranking regression.
 func TestDevelopmentWeeks(t *testing.T) {
 	if _, err := os.Stat(devDir); err != nil {
 		t.Skipf("RealTime QA data not found at %s: %v", devDir, err)
@@ -85,8 +85,15 @@ func TestDevelopmentWeeks(t *testing.T) {
 		}
 		got := set.Score(ranked)
 		t.Logf("as-of %v: MRR@10 %.3f (reference %.3f), Hits@10 %.3f", asOf, got.MRR10, ref.MRR10, got.Hits10)
-		if got.MRR10 < ref.MRR10 {
-			t.Errorf("as-of %v: MRR@10 %.3f below the reference %.3f", asOf, got.MRR10, ref.MRR10)
+		// The floor is the reference itself; the margins guard
+		// what ranking has gained since (1.057 and 1.099 when set), with
+		// room for a question or two to move.
+		floor := 1.04
+		if asOf {
+			floor = 1.08
+		}
+		if got.MRR10 < floor*ref.MRR10 {
+			t.Errorf("as-of %v: MRR@10 %.3f is below %.2f times the reference %.3f", asOf, got.MRR10, floor, ref.MRR10)
 		}
 	}
 }
