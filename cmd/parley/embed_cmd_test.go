@@ -130,6 +130,10 @@ func TestEvalRTQAWithEmbeddings(t *testing.T) {
 	if srv.EmbedCalls() == 0 {
 		t.Error("no embedding requests were made")
 	}
+	if rep.BarePassages != 3 || rep.BareInsertS <= 0 || rep.ImportOverBare <= 0 || rep.PeakRSSMB <= 0 {
+		t.Errorf("speed and memory: %d bare passages in %vs, import/bare %v, peak %v MB; want all measured",
+			rep.BarePassages, rep.BareInsertS, rep.ImportOverBare, rep.PeakRSSMB)
+	}
 }
 
 // TestBotEmbedsInTheBackground runs `parley bot` with only an embedding

@@ -26,12 +26,21 @@ type evalRow struct {
 }
 
 type evalReport struct {
-	Dir      string    `json:"dir"`
-	Weeks    []string  `json:"weeks"`
-	Articles int       `json:"articles"`
-	Passages int       `json:"passages"`
-	ImportS  float64   `json:"import_seconds"`
-	Rows     []evalRow `json:"rows"`
+	Dir      string   `json:"dir"`
+	Weeks    []string `json:"weeks"`
+	Articles int      `json:"articles"`
+	Passages int      `json:"passages"`
+	ImportS  float64  `json:"import_seconds"`
+	// BareInsertS is the time plain FTS5 inserts of the same passages
+	// took in the same run (rtqa.Set.BareInsert), and ImportOverBare the
+	// ratio of the two throughputs.
+	BarePassages   int     `json:"bare_insert_passages"`
+	BareInsertS    float64 `json:"bare_insert_seconds"`
+	ImportOverBare float64 `json:"import_over_bare_throughput"`
+	// PeakRSSMB is this process's peak resident memory at the end: the
+	// import, every search and the reference together.
+	PeakRSSMB float64   `json:"peak_rss_mb"`
+	Rows      []evalRow `json:"rows"`
 	// SearchOverBare is Parley's median full-text search latency over the
 	// bare FTS5 query's, on the same store, the two interleaved over
 	// three passes (Set.Latency).
@@ -123,6 +132,15 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		rep.EmbedModel, rep.EmbedS = emb.Model, time.Since(start).Seconds()
 	}
 
+	barePassages, bareTook, err := set.BareInsert(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	rep.BarePassages, rep.BareInsertS = barePassages, bareTook.Seconds()
+	if rep.ImportS > 0 && barePassages > 0 {
+		rep.ImportOverBare = (float64(rep.Passages) / rep.ImportS) / (float64(barePassages) / rep.BareInsertS)
+	}
+
 	refRanked, refLat, err := set.Reference(ctx, tmp)
 	if err != nil {
 		return err
@@ -166,6 +184,8 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
+	rep.PeakRSSMB = peakRSSMB()
+
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -173,6 +193,8 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "RealTime QA: %d weeks (%s .. %s), %d questions, %d articles, %d passages, imported in %.1fs\n\n",
 		len(set.Weeks), set.Weeks[0], set.Weeks[len(set.Weeks)-1], len(set.Questions), rep.Articles, rep.Passages, rep.ImportS)
+	fmt.Fprintf(a.stdout, "import: %.0f articles/s, %.0f passages/s; bare FTS5 inserts of the same passages: %.0f passages/s; ratio %.2f\n",
+		float64(rep.Articles)/rep.ImportS, float64(rep.Passages)/rep.ImportS, float64(rep.BarePassages)/rep.BareInsertS, rep.ImportOverBare)
 	if rep.EmbedModel != "" {
 		fmt.Fprintf(a.stdout, "embedded with %s in %.1fs\n", rep.EmbedModel, rep.EmbedS)
 	}
@@ -193,6 +215,9 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "\nsearch median / bare FTS5 median on the same store, interleaved over 3 passes: %.2f\n", rep.SearchOverBare)
 	fmt.Fprintf(a.stdout, "extractive answers (no model), as of the question date: %d of %d cite the right answer (%.1f%%), %d refused\n",
 		rep.Support.Supported, rep.Support.Questions, 100*rep.Support.Share, rep.Support.Refused)
+	if rep.PeakRSSMB > 0 {
+		fmt.Fprintf(a.stdout, "peak resident memory of this evaluation (import, searches and reference): %.0f MB\n", rep.PeakRSSMB)
+	}
 	if *misses {
 		printMisses(a.stdout, rep.Misses)
 	}
