@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -66,6 +67,24 @@ type embedState struct {
 
 	mu    sync.Mutex
 	cache map[string][]float32 // question vectors, bounded by maxCachedQueries
+
+	embedded  atomic.Uint64 // passages embedded by this process
+	fallbacks atomic.Uint64 // searches that went on without embeddings
+}
+
+// EmbeddingStats counts what embeddings did since the store was opened.
+type EmbeddingStats struct {
+	Embedded  uint64 // passages embedded
+	Fallbacks uint64 // searches that fell back to full text alone
+}
+
+// EmbeddingStats returns the counts since the store was opened; zero
+// without an Embedding.
+func (s *Store) EmbeddingStats() EmbeddingStats {
+	if s.embed == nil {
+		return EmbeddingStats{}
+	}
+	return EmbeddingStats{Embedded: s.embed.embedded.Load(), Fallbacks: s.embed.fallbacks.Load()}
 }
 
 const (
@@ -143,6 +162,7 @@ func (s *Store) EmbedPending(ctx context.Context, progress func(done, left int))
 			return sum, fmt.Errorf("embed passages: %w", err)
 		}
 		sum.Embedded += len(ids)
+		e.embedded.Add(uint64(len(ids)))
 		sum.Left = max(sum.Left-len(ids), 0)
 		if progress != nil {
 			progress(sum.Embedded, sum.Left)

@@ -172,6 +172,9 @@ func TestEmbeddingsFailureFallsBackToFullText(t *testing.T) {
 	if _, err := s.EmbedPending(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	if st := s.EmbeddingStats(); st.Embedded != 3 || st.Fallbacks != 0 {
+		t.Errorf("stats after the backfill: %+v, want 3 embedded, no fallback", st)
+	}
 	srv.EmbedStatus = 500
 	const q = "Which markets noticed the talks?"
 	got, err := s.Search(ctx, q, knowledge.SearchOptions{})
@@ -184,6 +187,9 @@ func TestEmbeddingsFailureFallsBackToFullText(t *testing.T) {
 	}
 	if g, w := markers(got, ids), markers(want, ids); len(g) == 0 || strings.Join(g, " ") != strings.Join(w, " ") {
 		t.Errorf("failing endpoint: got %v, want the full-text results %v", g, w)
+	}
+	if st := s.EmbeddingStats(); st.Fallbacks != 1 {
+		t.Errorf("stats after a failing search: %+v, want 1 fallback", st)
 	}
 	if !strings.Contains(logs.String(), "search without embeddings") || !strings.Contains(logs.String(), "500") {
 		t.Errorf("the fallback was not logged with its cause:\n%s", logs.String())

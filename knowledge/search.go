@@ -96,6 +96,7 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 	if dense {
 		weight := func(r Result) float64 { return prior.factor(r.PublishedAt, opt.AsOf) }
 		if cands, err = s.rerank(ctx, question, cands, weight); err != nil && ctx.Err() == nil {
+			s.embed.fallbacks.Add(1)
 			s.log.Warn("search without embeddings this time", "err", err)
 		}
 	}

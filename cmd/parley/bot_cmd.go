@@ -100,6 +100,9 @@ func (a *app) runBot(ctx context.Context, dbFlag string, adjust func(*bot.Config
 	}
 	if addr != "" {
 		m.gatewayConnected(b.Connected)
+		if store.EmbeddingModel() != "" {
+			m.embeddings(store.EmbeddingStats)
+		}
 		stop, err := startOps(addr, newOpsHandler(m, log, storeCheck(store), gatewayCheck(b.Connected)), log)
 		if err != nil {
 			return err

@@ -200,6 +200,21 @@ func (m *metrics) gatewayConnected(connected func() bool) {
 	}))
 }
 
+// embeddings exports the store's embedding counts: passages embedded and
+// searches that fell back to full text because the endpoint failed.
+func (m *metrics) embeddings(stats func() knowledge.EmbeddingStats) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_passages_embedded_total",
+			Help: "Passages embedded since start-up.",
+		}, func() float64 { return float64(stats().Embedded) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_embedding_fallbacks_total",
+			Help: "Searches that went on with full text alone because embedding the question failed.",
+		}, func() float64 { return float64(stats().Fallbacks) }),
+	)
+}
+
 // healthCheck is one thing /healthz checks: nil when it is fine, else an
 // error saying what is wrong.
 type healthCheck struct {

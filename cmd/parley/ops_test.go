@@ -173,6 +173,7 @@ func TestObserveAnswer(t *testing.T) {
 	m.discordError("interaction_callback", 404)
 	m.interaction("ask")
 	m.interaction("feedback")
+	m.embeddings(func() knowledge.EmbeddingStats { return knowledge.EmbeddingStats{Embedded: 120, Fallbacks: 2} })
 	srv := httptest.NewServer(newOpsHandler(m, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	_, body := get(t, srv.URL+"/metrics")
@@ -196,6 +197,8 @@ func TestObserveAnswer(t *testing.T) {
 		`parley_interactions_total{command="ask"} 1`,
 		`parley_interactions_total{command="feedback"} 1`,
 		`parley_interactions_total{command="gaps"} 0`,
+		`parley_passages_embedded_total 120`,
+		`parley_embedding_fallbacks_total 2`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("/metrics lacks %q", want)
