@@ -71,13 +71,7 @@ func cmdEmbed(ctx context.Context, a *app, args []string) error {
 	}
 	defer store.Close()
 	start := time.Now()
-	last := time.Now()
-	sum, err := store.EmbedPending(ctx, func(done, left int) {
-		if time.Since(last) >= 5*time.Second {
-			last = time.Now()
-			fmt.Fprintf(a.stderr, "embedded %d passages, %d left\n", done, left)
-		}
-	})
+	sum, err := a.embedPending(ctx, store)
 	fmt.Fprintf(a.stdout, "embedded %d passages with %s in %s; %d without a vector\n",
 		sum.Embedded, sum.Model, time.Since(start).Round(time.Millisecond), sum.Left)
 	return err
@@ -91,7 +85,7 @@ func (a *app) embedNew(ctx context.Context, store *knowledge.Store) {
 	if store.EmbeddingModel() == "" {
 		return
 	}
-	sum, err := store.EmbedPending(ctx, nil)
+	sum, err := a.embedPending(ctx, store)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "warning: stored, but embedding failed (%v); run 'parley embed' later\n", err)
 		return
@@ -99,4 +93,16 @@ func (a *app) embedNew(ctx context.Context, store *knowledge.Store) {
 	if sum.Embedded > 0 {
 		fmt.Fprintf(a.stderr, "embedded %d passages with %s\n", sum.Embedded, sum.Model)
 	}
+}
+
+// embedPending runs store.EmbedPending, saying every few seconds how far it
+// has got: a large import can take a while to embed.
+func (a *app) embedPending(ctx context.Context, store *knowledge.Store) (knowledge.EmbedSummary, error) {
+	last := time.Now()
+	return store.EmbedPending(ctx, func(done, left int) {
+		if time.Since(last) >= 5*time.Second {
+			last = time.Now()
+			fmt.Fprintf(a.stderr, "embedded %d passages, %d left\n", done, left)
+		}
+	})
 }
