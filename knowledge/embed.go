@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -245,20 +244,11 @@ func (s *Store) storeVectors(ctx context.Context, model string, ids []int64, vec
 		if !ok {
 			return fmt.Errorf("passage %d: the vector is zero or not finite", ids[i])
 		}
-		// A passage removed by a concurrent write would fail the foreign
-		// key; skip it rather than lose the batch.
 		if _, err := stmt.ExecContext(ctx, ids[i], model, len(v), blob); err != nil {
-			if isForeignKeyErr(err) {
-				continue
-			}
 			return err
 		}
 	}
 	return tx.Commit()
-}
-
-func isForeignKeyErr(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
 }
 
 // RunEmbedder embeds new passages in the background until ctx ends: once
