@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parley/knowledge/llm/llmtest"
+	"parley/knowledge/rtqa"
 )
 
 func TestEmbedConfiguration(t *testing.T) {
@@ -90,20 +91,31 @@ func TestEmbedCommandsEndToEnd(t *testing.T) {
 	}
 }
 
-// A tiny RealTime QA week written for this test (the format of EVAL.md).
-const (
-	weekQA = `{"question_id": "q1", "question_date": "2026/03/06", "question_sentence": "Where did the envoys meet this week?", "choices": ["Doha", "Oslo", "Cairo", "Paris"], "answer": ["0"], "evidence": ""}
-{"question_id": "q2", "question_date": "2026/03/06", "question_sentence": "Which crossing reopened for aid trucks?", "choices": ["Rafah", "Erez", "Allenby", "Taba"], "answer": ["0"], "evidence": ""}
-`
-	weekGCS = `{"question_id": "q1", "search_result": [{"url": "https://news.example/envoys", "title": "Envoys meet", "text": "The envoys met in Doha on Tuesday for a second round.", "authors": ["A. Writer"], "publish_date": "2026/03/04"}, {"url": "https://news.example/weather", "title": "Weather", "text": "Rain is expected across the coast this week.", "authors": [], "publish_date": "2026/03/05"}]}
-{"question_id": "q2", "search_result": [{"url": "https://news.example/rafah", "title": "Aid resumes", "text": "Aid trucks crossed at Rafah after the crossing reopened.", "authors": [], "publish_date": "2026/03/03"}]}
-`
-)
+// writeTestWeek writes a tiny RealTime QA week, made up for this test, in
+// the format of EVAL.md.
+func writeTestWeek(t *testing.T, dir string) {
+	t.Helper()
+	qa := []rtqa.QARecord{
+		{ID: "q1", Date: "2026/03/06", Sentence: "Where did the envoys meet this week?", Choices: []string{"Doha", "Oslo", "Cairo", "Paris"}, Answer: []string{"0"}},
+		{ID: "q2", Date: "2026/03/06", Sentence: "Which crossing reopened for aid trucks?", Choices: []string{"Rafah", "Erez", "Allenby", "Taba"}, Answer: []string{"0"}},
+	}
+	gcs := []rtqa.GCSRecord{
+		{ID: "q1", Results: []rtqa.SearchResult{
+			{URL: "https://news.example/envoys", Title: "Envoys meet", Text: "The envoys met in Doha on Tuesday for a second round.", Authors: []string{"A. Writer"}, Published: "2026/03/04"},
+			{URL: "https://news.example/weather", Title: "Weather", Text: "Rain is expected across the coast this week.", Published: "2026/03/05"},
+		}},
+		{ID: "q2", Results: []rtqa.SearchResult{
+			{URL: "https://news.example/rafah", Title: "Aid resumes", Text: "Aid trucks crossed at Rafah after the crossing reopened.", Published: "2026/03/03"},
+		}},
+	}
+	if err := rtqa.WriteWeek(dir, "20260306", qa, gcs); err != nil {
+		t.Fatal(err)
+	}
+}
 
 func TestEvalRTQAWithEmbeddings(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "20260306_qa.jsonl"), []byte(weekQA), 0o600)
-	os.WriteFile(filepath.Join(dir, "20260306_gcs.jsonl"), []byte(weekGCS), 0o600)
+	writeTestWeek(t, dir)
 	srv := llmtest.New(t)
 	c := newCLI(t)
 	c.env["PARLEY_EMBED_MODEL"] = "fake-embed"

@@ -2,8 +2,6 @@ package rtqa
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -57,14 +55,17 @@ func TestMissesTellTopicalFromPassing(t *testing.T) {
 // every time, whatever Go's map order does.
 func TestLoadKeepsTheFirstCopyOfAURL(t *testing.T) {
 	dir := t.TempDir()
-	var gcs strings.Builder
-	var qa strings.Builder
+	var qa []QARecord
+	var gcs []GCSRecord
 	for i := range 20 {
-		fmt.Fprintf(&qa, `{"question_id": "q%d", "question_date": "2026/03/06", "question_sentence": "Where did envoys meet?", "choices": ["Doha", "Oslo"], "answer": ["0"]}`+"\n", i)
-		fmt.Fprintf(&gcs, `{"question_id": "q%d", "search_result": [{"url": "https://news.example/same", "title": "Envoys", "text": "Copy %d: envoys met in Doha.", "publish_date": "2026/03/04"}]}`+"\n", i, i)
+		id := fmt.Sprintf("q%d", i)
+		qa = append(qa, QARecord{ID: id, Date: "2026/03/06", Sentence: "Where did envoys meet?", Choices: []string{"Doha", "Oslo"}, Answer: []string{"0"}})
+		gcs = append(gcs, GCSRecord{ID: id, Results: []SearchResult{{URL: "https://news.example/same", Title: "Envoys",
+			Text: fmt.Sprintf("Copy %d: envoys met in Doha.", i), Published: "2026/03/04"}}})
 	}
-	os.WriteFile(filepath.Join(dir, "20260306_qa.jsonl"), []byte(qa.String()), 0o600)
-	os.WriteFile(filepath.Join(dir, "20260306_gcs.jsonl"), []byte(gcs.String()), 0o600)
+	if err := WriteWeek(dir, "20260306", qa, gcs); err != nil {
+		t.Fatal(err)
+	}
 	for range 5 {
 		set, err := Load(dir)
 		if err != nil {

@@ -6,6 +6,7 @@ package rtqa
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,7 +42,9 @@ type Set struct {
 	Weeks    []string
 }
 
-type qaLine struct {
+// QARecord is one line of a week's YYYYMMDD_qa.jsonl: a question, its
+// choices and the index of the right one.
+type QARecord struct {
 	ID       string   `json:"question_id"`
 	Date     string   `json:"question_date"`
 	Sentence string   `json:"question_sentence"`
@@ -49,15 +52,40 @@ type qaLine struct {
 	Answer   []string `json:"answer"`
 }
 
-type gcsLine struct {
-	ID      string `json:"question_id"`
-	Results []struct {
-		URL       string `json:"url"`
-		Title     string `json:"title"`
-		Text      string `json:"text"`
-		Authors   any    `json:"authors"`
-		Published string `json:"publish_date"`
-	} `json:"search_result"`
+// GCSRecord is one line of a week's YYYYMMDD_gcs.jsonl: the articles a
+// search engine returned for a question.
+type GCSRecord struct {
+	ID      string         `json:"question_id"`
+	Results []SearchResult `json:"search_result"`
+}
+
+// SearchResult is one article of a GCSRecord.
+type SearchResult struct {
+	URL       string `json:"url"`
+	Title     string `json:"title"`
+	Text      string `json:"text"`
+	Authors   any    `json:"authors"`
+	Published string `json:"publish_date"`
+}
+
+// WriteWeek writes a week in the format Load reads, as
+// dir/WEEK_qa.jsonl and dir/WEEK_gcs.jsonl: for tests, and for anyone
+// building weeks of their own.
+func WriteWeek(dir, week string, qa []QARecord, gcs []GCSRecord) error {
+	write := func(name string, n int, rec func(int) any) error {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		for i := range n {
+			if err := enc.Encode(rec(i)); err != nil {
+				return err
+			}
+		}
+		return os.WriteFile(filepath.Join(dir, week+name), b.Bytes(), 0o600)
+	}
+	if err := write("_qa.jsonl", len(qa), func(i int) any { return qa[i] }); err != nil {
+		return err
+	}
+	return write("_gcs.jsonl", len(gcs), func(i int) any { return gcs[i] })
 }
 
 // Load reads every week in dir: files named YYYYMMDD_qa.jsonl with a
@@ -77,9 +105,9 @@ func Load(dir string) (*Set, error) {
 	for _, qf := range qaFiles {
 		week := strings.TrimSuffix(filepath.Base(qf), "_qa.jsonl")
 		gf := filepath.Join(dir, week+"_gcs.jsonl")
-		var qas []qaLine
+		var qas []QARecord
 		if err := readJSONL(qf, func(b []byte) error {
-			var q qaLine
+			var q QARecord
 			if err := json.Unmarshal(b, &q); err != nil {
 				return err
 			}
@@ -88,10 +116,10 @@ func Load(dir string) (*Set, error) {
 		}); err != nil {
 			return nil, err
 		}
-		results := make(map[string]gcsLine)
+		results := make(map[string]GCSRecord)
 		var order []string // question ids in file order
 		if err := readJSONL(gf, func(b []byte) error {
-			var g gcsLine
+			var g GCSRecord
 			if err := json.Unmarshal(b, &g); err != nil {
 				return err
 			}
@@ -133,7 +161,7 @@ func Load(dir string) (*Set, error) {
 	return set, nil
 }
 
-func judge(qa qaLine, g gcsLine) (Question, bool) {
+func judge(qa QARecord, g GCSRecord) (Question, bool) {
 	if len(qa.Answer) == 0 {
 		return Question{}, false
 	}
