@@ -52,6 +52,11 @@ func tokenize(s string) []string {
 	})
 }
 
+// MatchQuery is the FTS5 MATCH expression Search uses for question: its
+// terms (see Terms), quoted and OR-ed; "" when it has none. Baselines that
+// search the same way call it rather than build their own.
+func MatchQuery(question string) string { return matchExpr(Terms(question)) }
+
 // matchExpr turns terms into an FTS5 query that ORs them together. Every term
 // is a double-quoted string, so no user text is ever read as FTS5 syntax
 // (column filters, NEAR, AND/OR/NOT, prefix stars, carets). Terms hold only

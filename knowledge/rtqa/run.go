@@ -126,19 +126,15 @@ func (s *Set) Reference(ctx context.Context, dir string) (map[string][]string, [
 	return ranked, lat, nil
 }
 
-// BareQuery runs query (one text parameter, the FTS5 MATCH expression built
-// from question the plain way: its non-stop words quoted and OR-ed) and
+// BareQuery runs query (one text parameter, the FTS5 MATCH expression
+// Parley builds from question: its non-stop words quoted and OR-ed) and
 // returns the first column of each row.
 func BareQuery(ctx context.Context, db *sql.DB, query, question string) ([]string, error) {
-	terms := knowledge.Terms(question)
-	if len(terms) == 0 {
+	match := knowledge.MatchQuery(question)
+	if match == "" {
 		return nil, nil
 	}
-	quoted := make([]string, len(terms))
-	for i, t := range terms {
-		quoted[i] = `"` + t + `"`
-	}
-	rows, err := db.QueryContext(ctx, query, strings.Join(quoted, " OR "))
+	rows, err := db.QueryContext(ctx, query, match)
 	if err != nil {
 		return nil, err
 	}
