@@ -139,9 +139,9 @@ func (s *Store) EmbedPending(ctx context.Context, progress func(done, left int))
 	if err != nil {
 		return sum, fmt.Errorf("embed passages: %w", err)
 	}
-	sum.Left = left
-	after := int64(0) // passages are visited once each, in id order
-	for sum.Left > 0 {
+	// Passages are visited once each, in id order, so one that keeps
+	// failing cannot be asked for again within a backfill.
+	for after := int64(0); ; {
 		ids, texts, err := s.unembedded(ctx, after, e.Batch)
 		if err != nil {
 			return sum, fmt.Errorf("embed passages: %w", err)
@@ -151,20 +151,20 @@ func (s *Store) EmbedPending(ctx context.Context, progress func(done, left int))
 		}
 		after = ids[len(ids)-1]
 		vecs, err := e.Embedder.Embed(ctx, texts)
+		if err == nil && len(vecs) != len(ids) {
+			err = fmt.Errorf("got %d vectors for %d passages", len(vecs), len(ids))
+		}
+		if err == nil {
+			err = s.storeVectors(ctx, e.Model, ids, vecs, &sum.Dims)
+		}
 		if err != nil {
-			return sum, fmt.Errorf("embed passages: %w", err)
-		}
-		if len(vecs) != len(ids) {
-			return sum, fmt.Errorf("embed passages: got %d vectors for %d passages", len(vecs), len(ids))
-		}
-		if err := s.storeVectors(ctx, e.Model, ids, vecs, &sum.Dims); err != nil {
+			sum.Left, _ = s.pendingVectors(ctx)
 			return sum, fmt.Errorf("embed passages: %w", err)
 		}
 		sum.Embedded += len(ids)
 		e.embedded.Add(uint64(len(ids)))
-		sum.Left = max(sum.Left-len(ids), 0)
 		if progress != nil {
-			progress(sum.Embedded, sum.Left)
+			progress(sum.Embedded, max(left-sum.Embedded, 0))
 		}
 	}
 	if sum.Left, err = s.pendingVectors(ctx); err != nil {

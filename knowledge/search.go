@@ -249,10 +249,10 @@ func (s *Store) newest(ctx context.Context) (time.Time, error) {
 	return parseTime(t), err
 }
 
+// truncate is clip with an ellipsis when something was cut.
 func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+	if c := clip(s, n); len(c) < len(s) {
+		return c + "…"
 	}
-	return string(r[:n]) + "…"
+	return s
 }
