@@ -215,6 +215,8 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "\nsearch median / bare FTS5 median on the same store, interleaved over 3 passes: %.2f\n", rep.SearchOverBare)
 	fmt.Fprintf(a.stdout, "extractive answers (no model), as of the question date: %d of %d cite the right answer (%.1f%%), %d refused\n",
 		rep.Support.Supported, rep.Support.Questions, 100*rep.Support.Share, rep.Support.Refused)
+	fmt.Fprintf(a.stdout, "  of the other answers, %d cite a passage that holds the right answer in a sentence they did not quote\n",
+		rep.Support.InCited)
 	if rep.PeakRSSMB > 0 {
 		fmt.Fprintf(a.stdout, "peak resident memory of this evaluation (import, searches and reference): %.0f MB\n", rep.PeakRSSMB)
 	}

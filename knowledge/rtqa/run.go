@@ -167,6 +167,16 @@ type Support struct {
 	Supported int     `json:"supported"` // cited sentences contain the right answer's text
 	Refused   int     `json:"refused"`
 	Share     float64 `json:"share"` // Supported / Questions
+	// InCited counts the other answers whose cited passages hold the
+	// right answer's text in a sentence the answer did not quote: the
+	// sources were right, the choice of sentences was not.
+	InCited int `json:"answer_in_cited_passages"`
+}
+
+// holds reports whether text contains answer as whole words, folded as the
+// benchmark folds them.
+func holds(text, answer string) bool {
+	return strings.Contains(" "+Fold(text)+" ", " "+Fold(answer)+" ")
 }
 
 // AnswerSupport asks every question through ans (extractive when it has no
@@ -183,8 +193,15 @@ func (s *Set) AnswerSupport(ctx context.Context, ans *knowledge.Answerer) (Suppo
 		switch {
 		case a.Refusal:
 			sup.Refused++
-		case strings.Contains(" "+Fold(a.Text)+" ", " "+Fold(q.Answer)+" "):
+		case holds(a.Text, q.Answer):
 			sup.Supported++
+		default:
+			for _, c := range a.Citations {
+				if holds(c.Passage, q.Answer) {
+					sup.InCited++
+					break
+				}
+			}
 		}
 	}
 	if sup.Questions > 0 {
