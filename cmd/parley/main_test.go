@@ -133,6 +133,10 @@ func TestSourceLifecycle(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "no article #99") {
 		t.Errorf("show missing: exit %d, err %q", r.code, r.stderr)
 	}
+	r = c.run("", "source", "remove", "99")
+	if r.code != 1 || !strings.Contains(r.stderr, "no article #99") {
+		t.Errorf("remove missing: exit %d, err %q", r.code, r.stderr)
+	}
 	r = c.run("", "source", "add", "--file", file+".missing", "--title", "x")
 	if r.code != 1 || r.stderr == "" {
 		t.Errorf("add missing file: exit %d, err %q", r.code, r.stderr)

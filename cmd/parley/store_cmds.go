@@ -228,8 +228,11 @@ func parseID(pos []string) (int64, error) {
 	return id, nil
 }
 
-func sourceShow(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("source show", "ID", "Show one article: its details and its text.")
+// articleCommand runs a `source` subcommand that takes one article ID:
+// it parses the flags and the ID, opens the store, and runs do, turning an
+// unknown ID into "no article #N".
+func (a *app) articleCommand(ctx context.Context, name, about string, args []string, do func(*knowledge.Store, int64) error) error {
+	fs := a.newFlags(name, "ID", about)
 	db := dbFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -244,50 +247,42 @@ func sourceShow(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer store.Close()
-	art, err := store.Get(ctx, id)
+	err = do(store, id)
 	if errors.Is(err, knowledge.ErrNotFound) {
 		return fmt.Errorf("no article #%d", id)
 	}
-	if err != nil {
-		return err
-	}
-	w := a.stdout
-	fmt.Fprintf(w, "#%d %s\n", art.ID, art.Title)
-	fmt.Fprintf(w, "  outlet:     %s\n  author:     %s\n  published:  %s\n  url:        %s\n  language:   %s\n",
-		orDash(art.Outlet), orDash(art.Author), formatDate(art.PublishedAt), orDash(art.URL), orDash(art.Language))
-	fmt.Fprintf(w, "  added:      %s by %s (%s)\n  status:     %s", art.AddedAt.Format("2006-01-02 15:04 MST"), art.AddedBy, art.Origin, art.Status)
-	if art.Status == knowledge.StatusRemoved {
-		fmt.Fprintf(w, " (by %s, %s)", art.RemovedBy, art.RemovedAt.Format("2006-01-02 15:04 MST"))
-	}
-	fmt.Fprintf(w, "\n  passages:   %d\n\n%s\n", art.Passages, art.Text)
-	return nil
+	return err
+}
+
+func sourceShow(ctx context.Context, a *app, args []string) error {
+	return a.articleCommand(ctx, "source show", "Show one article: its details and its text.", args, func(store *knowledge.Store, id int64) error {
+		art, err := store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		w := a.stdout
+		fmt.Fprintf(w, "#%d %s\n", art.ID, art.Title)
+		fmt.Fprintf(w, "  outlet:     %s\n  author:     %s\n  published:  %s\n  url:        %s\n  language:   %s\n",
+			orDash(art.Outlet), orDash(art.Author), formatDate(art.PublishedAt), orDash(art.URL), orDash(art.Language))
+		fmt.Fprintf(w, "  added:      %s by %s (%s)\n  status:     %s", art.AddedAt.Format("2006-01-02 15:04 MST"), art.AddedBy, art.Origin, art.Status)
+		if art.Status == knowledge.StatusRemoved {
+			fmt.Fprintf(w, " (by %s, %s)", art.RemovedBy, art.RemovedAt.Format("2006-01-02 15:04 MST"))
+		}
+		fmt.Fprintf(w, "\n  passages:   %d\n\n%s\n", art.Passages, art.Text)
+		return nil
+	})
 }
 
 func sourceRemove(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("source remove", "ID", "Take an article out of search. The removal is recorded; adding\nthe same article again restores it.")
-	db := dbFlag(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := parseID(pos)
-	if err != nil {
-		return err
-	}
-	store, err := a.openStore(ctx, *db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	art, err := store.Remove(ctx, id, a.actor())
-	if errors.Is(err, knowledge.ErrNotFound) {
-		return fmt.Errorf("no article #%d", id)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "removed #%d %q\n", art.ID, art.Title)
-	return nil
+	return a.articleCommand(ctx, "source remove", "Take an article out of search. The removal is recorded; adding\nthe same article again restores it.", args,
+		func(store *knowledge.Store, id int64) error {
+			art, err := store.Remove(ctx, id, a.actor())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "removed #%d %q\n", art.ID, art.Title)
+			return nil
+		})
 }
 
 func sourceLog(ctx context.Context, a *app, args []string) error {
