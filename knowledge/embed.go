@@ -69,6 +69,10 @@ type embedState struct {
 
 	embedded  atomic.Uint64 // passages embedded by this process
 	fallbacks atomic.Uint64 // searches that went on without embeddings
+	// pausedUntil (Unix nanoseconds) is when questions may be embedded
+	// again after a failure: an endpoint that is down would otherwise
+	// cost every search its QueryTimeout.
+	pausedUntil atomic.Int64
 }
 
 // EmbeddingStats counts what embeddings did since the store was opened.
@@ -99,6 +103,9 @@ const (
 	// maxCachedQueries bounds the question-vector cache; the bot's
 	// follow-ups and repeated questions hit it.
 	maxCachedQueries = 512
+	// embedPause is how long searches skip embedding questions after the
+	// endpoint failed one.
+	embedPause = 30 * time.Second
 	// maxEmbedRunes trims what is sent for one passage, well inside the
 	// context of common embedding models (512 tokens and up).
 	maxEmbedRunes = 2000
@@ -357,10 +364,16 @@ func (s *Store) queryVector(ctx context.Context, question string) ([]float32, er
 	if ok {
 		return v, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.QueryTimeout)
+	if until := e.pausedUntil.Load(); time.Now().UnixNano() < until {
+		return nil, fmt.Errorf("embed the question: paused after a failure until %s", time.Unix(0, until).Format(time.TimeOnly))
+	}
+	qctx, cancel := context.WithTimeout(ctx, e.QueryTimeout)
 	defer cancel()
-	vecs, err := e.Embedder.Embed(ctx, []string{text})
+	vecs, err := e.Embedder.Embed(qctx, []string{text})
 	if err != nil {
+		if ctx.Err() == nil { // the endpoint failed, not the caller
+			e.pausedUntil.Store(time.Now().Add(embedPause).UnixNano())
+		}
 		return nil, fmt.Errorf("embed the question: %w", err)
 	}
 	if len(vecs) != 1 {

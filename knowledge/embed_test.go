@@ -191,6 +191,16 @@ func TestEmbeddingsFailureFallsBackToFullText(t *testing.T) {
 	if st := s.EmbeddingStats(); st.Fallbacks != 1 {
 		t.Errorf("stats after a failing search: %+v, want 1 fallback", st)
 	}
+	// After a failure the endpoint is left alone for a while: the next
+	// search neither waits for it nor calls it.
+	calls := srv.EmbedCalls()
+	if _, err := s.Search(ctx, "Where are the ceasefire talks held?", knowledge.SearchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if srv.EmbedCalls() != calls || s.EmbeddingStats().Fallbacks != 2 {
+		t.Errorf("a search right after a failure called the endpoint (%d calls) or was not counted (%+v)",
+			srv.EmbedCalls()-calls, s.EmbeddingStats())
+	}
 	if !strings.Contains(logs.String(), "search without embeddings") || !strings.Contains(logs.String(), "500") {
 		t.Errorf("the fallback was not logged with its cause:\n%s", logs.String())
 	}
