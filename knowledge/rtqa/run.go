@@ -210,47 +210,8 @@ func (s *Set) AnswerSupport(ctx context.Context, ans *knowledge.Answerer) (Suppo
 	return sup, nil
 }
 
-// BareInsert times plain FTS5 inserts of the pool's passages, cut as the
-// store cuts them, into a scratch table under dir: one FTS5 table with
-// title and body columns and Parley's tokenizer, one transaction, nothing
-// else. It is the engine's own cost of indexing the same text, for
-// comparison with an import's. The cutting is done before the clock
-// starts.
+// BareInsert times plain FTS5 inserts of the pool's passages in a scratch
+// database under dir (see knowledge.BareInsert).
 func (s *Set) BareInsert(ctx context.Context, dir string) (passages int, took time.Duration, err error) {
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "bare-insert.db")+"?_journal_mode=WAL&_synchronous=NORMAL")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if _, err := db.ExecContext(ctx, `CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize='porter unicode61 remove_diacritics 2')`); err != nil {
-		return 0, 0, err
-	}
-	type row struct{ title, body string }
-	var rows []row
-	for _, a := range s.Articles {
-		for _, p := range knowledge.Chunk(a.Text, knowledge.DefaultPassageWords) {
-			rows = append(rows, row{a.Title, p})
-		}
-	}
-	start := time.Now()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO t (title, body) VALUES (?, ?)`)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, r.title, r.body); err != nil {
-			return 0, 0, err
-		}
-	}
-	stmt.Close()
-	if err := tx.Commit(); err != nil {
-		return 0, 0, err
-	}
-	return len(rows), time.Since(start), nil
+	return knowledge.BareInsert(ctx, filepath.Join(dir, "bare-insert.db"), s.Articles)
 }
