@@ -32,6 +32,13 @@ const (
 	// entityBonus favours, for questions whose answer is a name, a
 	// sentence that names something the question does not.
 	entityBonus = 0.2
+	// settingShare is how much a word counts when it appears only in the
+	// sentences that set a question up ("Tax season has begun. When is the
+	// deadline?"), against one in the sentence that asks. Measured on the
+	// RealTime QA development weeks (answers that quote the right answer):
+	// 1, no difference, 51; 0.7 51; 0.5 52; 0.3 53, and 22 -> 23 and
+	// 29 -> 30 over each half of the weeks alone.
+	settingShare = 0.3
 )
 
 type candidate struct {
@@ -95,14 +102,19 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	}
 	weight := make(map[string]float64)
 	total := 0.0
+	ask := askingSentence(question)
+	asking := stemSet(Terms(ask))
 	for _, t := range qlist {
 		w := math.Log(1 + float64(len(cands))/float64(1+df[t]))
+		if !asking[t] {
+			w *= settingShare
+		}
 		weight[t] = w
 		total += w
 	}
-	wantsTime := asksWhen(question)
-	wantsWho := whoRe.MatchString(question)
-	wantsEntity := entityRe.MatchString(question)
+	wantsTime := asksWhen(ask)
+	wantsWho := whoRe.MatchString(ask)
+	wantsEntity := entityRe.MatchString(ask)
 	qwords := make(map[string]bool)
 	for _, w := range tokenize(question) {
 		qwords[w] = true
@@ -191,6 +203,28 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		b.WriteString("]")
 	}
 	return Answer{Question: question, Text: b.String(), Citations: cited, AsOf: newest(cited), Extractive: true}
+}
+
+// askingSentence returns the sentence of question that asks: the last one
+// ending in a question mark, else the last one. The sentences before it set
+// the scene, and the answer rarely repeats them.
+func askingSentence(question string) string {
+	sentences := Sentences(question)
+	for i := len(sentences) - 1; i >= 0; i-- {
+		if strings.ContainsAny(lastRune(strings.TrimSpace(sentences[i])), "?？؟") {
+			return sentences[i]
+		}
+	}
+	if len(sentences) == 0 {
+		return question
+	}
+	return sentences[len(sentences)-1]
+}
+
+// lastRune returns the last character of s, or "".
+func lastRune(s string) string {
+	_, n := utf8.DecodeLastRuneInString(s)
+	return s[len(s)-n:]
 }
 
 // nearDuplicate reports whether c says much the same as an already picked
