@@ -46,10 +46,10 @@ func (s *Server) routes() *http.ServeMux {
 	handle("GET /users/@me", (*call).me)
 
 	handle("POST /interactions/{id}/{token}/callback", (*call).callback)
-	handle("POST /webhooks/{app}/{token}", (*call).followup)
-	handle("GET /webhooks/{app}/{token}/messages/{id}", (*call).webhookMessage)
-	handle("PATCH /webhooks/{app}/{token}/messages/{id}", (*call).webhookMessage)
-	handle("DELETE /webhooks/{app}/{token}/messages/{id}", (*call).webhookMessage)
+	handle("POST /webhooks/{app}/{token}", withWebhook((*call).followup))
+	handle("GET /webhooks/{app}/{token}/messages/{id}", withWebhook((*call).webhookMessage))
+	handle("PATCH /webhooks/{app}/{token}/messages/{id}", withWebhook((*call).webhookMessage))
+	handle("DELETE /webhooks/{app}/{token}/messages/{id}", withWebhook((*call).webhookMessage))
 
 	for _, prefix := range []string{"/applications/{app}", "/applications/{app}/guilds/{guild}"} {
 		handle("GET "+prefix+"/commands", (*call).listCommands)
@@ -62,12 +62,12 @@ func (s *Server) routes() *http.ServeMux {
 	handle("GET /channels/{id}", (*call).channel)
 	handle("POST /channels/{id}/typing", func(*call) (int, any) { return http.StatusNoContent, nil })
 	handle("GET /channels/{id}/messages", (*call).listMessages)
-	handle("POST /channels/{id}/messages", (*call).createMessage)
-	handle("GET /channels/{id}/messages/{mid}", (*call).channelMessage)
-	handle("PATCH /channels/{id}/messages/{mid}", (*call).channelMessage)
-	handle("DELETE /channels/{id}/messages/{mid}", (*call).channelMessage)
-	handle("POST /channels/{id}/messages/{mid}/threads", (*call).threadFromMessage)
-	handle("POST /channels/{id}/threads", (*call).thread)
+	handle("POST /channels/{id}/messages", withWrite((*call).createMessage))
+	handle("GET /channels/{id}/messages/{mid}", withWrite((*call).channelMessage))
+	handle("PATCH /channels/{id}/messages/{mid}", withWrite((*call).channelMessage))
+	handle("DELETE /channels/{id}/messages/{mid}", withWrite((*call).channelMessage))
+	handle("POST /channels/{id}/messages/{mid}/threads", withThreadStart((*call).threadFromMessage))
+	handle("POST /channels/{id}/threads", withThreadStart((*call).thread))
 	return mux
 }
 
@@ -201,6 +201,20 @@ func (c *call) parse() (write, error) {
 		return write{}, err
 	}
 	return parseWrite(raw, files)
+}
+
+// withWrite adapts the handler of a route that carries a message payload: it answers a body
+// that does not parse, and otherwise runs h with the payload and s.mu held.
+func withWrite(h func(c *call, w write) (int, any)) handler {
+	return func(c *call) (int, any) {
+		w, err := c.parse()
+		if err != nil {
+			return invalidBody(err)
+		}
+		c.s.mu.Lock()
+		defer c.s.mu.Unlock()
+		return h(c, w)
+	}
 }
 
 func (c *call) gateway() (int, any) {
@@ -355,33 +369,23 @@ func (s *Server) componentMessageLocked(st *interactionState) *Message {
 	return m
 }
 
-// webhookLocked resolves the interaction behind a webhook route, or answers like Discord does
-// for an unknown webhook.
-func (c *call) webhookLocked() (*interactionState, int, any) {
-	if c.r.PathValue("app") != c.s.cfg.appID {
-		status, body := apiError(http.StatusNotFound, 10015, "Unknown Webhook")
-		return nil, status, body
-	}
-	st := c.s.interactions[c.r.PathValue("token")]
-	if st == nil || !st.acked {
-		status, body := apiError(http.StatusNotFound, 10015, "Unknown Webhook")
-		return nil, status, body
-	}
-	return st, 0, nil
+// withWebhook adapts the handler of a webhook route: like withWrite, and it also resolves the
+// interaction behind the webhook for h, answering like Discord does for an unknown webhook.
+func withWebhook(h func(c *call, w write, st *interactionState) (int, any)) handler {
+	return withWrite(func(c *call, w write) (int, any) {
+		if c.r.PathValue("app") != c.s.cfg.appID {
+			return apiError(http.StatusNotFound, 10015, "Unknown Webhook")
+		}
+		st := c.s.interactions[c.r.PathValue("token")]
+		if st == nil || !st.acked {
+			return apiError(http.StatusNotFound, 10015, "Unknown Webhook")
+		}
+		return h(c, w, st)
+	})
 }
 
-func (c *call) followup() (int, any) {
+func (c *call) followup(w write, st *interactionState) (int, any) {
 	s := c.s
-	w, err := c.parse()
-	if err != nil {
-		return invalidBody(err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, status, body := c.webhookLocked()
-	if st == nil {
-		return status, body
-	}
 	if e := w.validate(true); e != nil {
 		return formErrorResponse(e)
 	}
@@ -400,18 +404,8 @@ func (c *call) followup() (int, any) {
 	return http.StatusOK, s.wire(m)
 }
 
-func (c *call) webhookMessage() (int, any) {
+func (c *call) webhookMessage(w write, st *interactionState) (int, any) {
 	s := c.s
-	w, err := c.parse()
-	if err != nil {
-		return invalidBody(err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, status, body := c.webhookLocked()
-	if st == nil {
-		return status, body
-	}
 	id := c.r.PathValue("id")
 	if id == "@original" {
 		id = st.original
@@ -621,17 +615,11 @@ func (c *call) guildOfLocked(channelID string) string {
 	return ""
 }
 
-func (c *call) createMessage() (int, any) {
+func (c *call) createMessage(w write) (int, any) {
 	s := c.s
-	w, err := c.parse()
-	if err != nil {
-		return invalidBody(err)
-	}
 	if e := w.validate(true); e != nil {
 		return formErrorResponse(e)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	channelID := c.r.PathValue("id")
 	m := &Message{ChannelID: channelID, GuildID: c.guildOfLocked(channelID), Author: s.BotUser()}
 	w.apply(m)
@@ -639,14 +627,8 @@ func (c *call) createMessage() (int, any) {
 	return http.StatusOK, s.wire(m)
 }
 
-func (c *call) channelMessage() (int, any) {
+func (c *call) channelMessage(w write) (int, any) {
 	s := c.s
-	w, err := c.parse()
-	if err != nil {
-		return invalidBody(err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	m := s.messages[c.r.PathValue("mid")]
 	if m == nil || m.Deleted || m.ChannelID != c.r.PathValue("id") {
 		return apiError(http.StatusNotFound, 10008, "Unknown Message")
@@ -695,15 +677,22 @@ func (c *call) listMessages() (int, any) {
 	return http.StatusOK, out
 }
 
-func (c *call) threadStart() (discordgo.ThreadStart, *formError, error) {
-	var ts discordgo.ThreadStart
-	if err := json.Unmarshal(c.rec.Body, &ts); err != nil {
-		return ts, nil, err
+// withThreadStart adapts the handler of a route that starts a thread: it answers a body that
+// does not parse or whose name is not 1 to 100 characters, and otherwise runs h with the
+// request and s.mu held.
+func withThreadStart(h func(c *call, ts discordgo.ThreadStart) (int, any)) handler {
+	return func(c *call) (int, any) {
+		var ts discordgo.ThreadStart
+		if err := json.Unmarshal(c.rec.Body, &ts); err != nil {
+			return invalidBody(err)
+		}
+		if n := len([]rune(ts.Name)); n < 1 || n > 100 {
+			return invalidField([]string{"name"}, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.").response()
+		}
+		c.s.mu.Lock()
+		defer c.s.mu.Unlock()
+		return h(c, ts)
 	}
-	if n := len([]rune(ts.Name)); n < 1 || n > 100 {
-		return ts, invalidField([]string{"name"}, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."), nil
-	}
-	return ts, nil, nil
 }
 
 func (s *Server) newThreadLocked(id, parentID string, typ discordgo.ChannelType, ts discordgo.ThreadStart) *discordgo.Channel {
@@ -735,17 +724,8 @@ func (s *Server) newThreadLocked(id, parentID string, typ discordgo.ChannelType,
 
 // threadFromMessage answers POST /channels/{id}/messages/{mid}/threads. As on Discord, the
 // thread gets the message's id, and a message can start only one thread.
-func (c *call) threadFromMessage() (int, any) {
+func (c *call) threadFromMessage(ts discordgo.ThreadStart) (int, any) {
 	s := c.s
-	ts, fe, err := c.threadStart()
-	if err != nil {
-		return invalidBody(err)
-	}
-	if fe != nil {
-		return fe.response()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	parentID, mid := c.r.PathValue("id"), c.r.PathValue("mid")
 	m := s.messages[mid]
 	if m == nil || m.Deleted || m.ChannelID != parentID {
@@ -764,20 +744,11 @@ func (c *call) threadFromMessage() (int, any) {
 
 // thread answers POST /channels/{id}/threads; the type defaults to a private thread, as on
 // Discord.
-func (c *call) thread() (int, any) {
+func (c *call) thread(ts discordgo.ThreadStart) (int, any) {
 	s := c.s
-	ts, fe, err := c.threadStart()
-	if err != nil {
-		return invalidBody(err)
-	}
-	if fe != nil {
-		return fe.response()
-	}
 	typ := ts.Type
 	if typ == 0 {
 		typ = discordgo.ChannelTypeGuildPrivateThread
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return http.StatusCreated, s.newThreadLocked(s.newIDLocked(), c.r.PathValue("id"), typ, ts)
 }
