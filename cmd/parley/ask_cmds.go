@@ -216,33 +216,25 @@ func sourceLine(c knowledge.Citation) string {
 }
 
 func cmdGaps(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("gaps", "[--limit N]", "Recent questions Parley refused or that readers rated down:\nwhat the store does not cover yet.")
-	db := dbFlag(fs)
-	limit := fs.Int("limit", 20, "how many")
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	store, err := a.openStore(ctx, *db)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	gaps, err := store.Gaps(ctx, *limit)
-	if err != nil {
-		return err
-	}
-	if len(gaps) == 0 {
-		fmt.Fprintln(a.stdout, "No gaps recorded: every question so far was answered and none was rated down.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN\tWHY\tWHO\tQUESTION")
-	for _, g := range gaps {
-		why := "refused"
-		if !g.Refused {
-			why = fmt.Sprintf("rated down (%d down, %d up)", g.Down, g.Up)
+	about := "Recent questions Parley refused or that readers rated down:\nwhat the store does not cover yet."
+	return a.listCommand(ctx, "gaps", about, "how many", args, func(store *knowledge.Store, limit int) error {
+		gaps, err := store.Gaps(ctx, limit)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.AskedAt.Format("2006-01-02 15:04"), why, g.Asker, clip(g.Question, 80))
-	}
-	return tw.Flush()
+		if len(gaps) == 0 {
+			fmt.Fprintln(a.stdout, "No gaps recorded: every question so far was answered and none was rated down.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "WHEN\tWHY\tWHO\tQUESTION")
+		for _, g := range gaps {
+			why := "refused"
+			if !g.Refused {
+				why = fmt.Sprintf("rated down (%d down, %d up)", g.Down, g.Up)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.AskedAt.Format("2006-01-02 15:04"), why, g.Asker, clip(g.Question, 80))
+		}
+		return tw.Flush()
+	})
 }

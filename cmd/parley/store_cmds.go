@@ -285,10 +285,13 @@ func sourceRemove(ctx context.Context, a *app, args []string) error {
 		})
 }
 
-func sourceLog(ctx context.Context, a *app, args []string) error {
-	fs := a.newFlags("source log", "[--limit N]", "Recent changes to the store, newest first.")
+// listCommand runs a command that lists the store's most recent entries:
+// it declares --db and --limit (default 20; limitUsage is its help),
+// parses args, opens the store and calls do with it and the limit.
+func (a *app) listCommand(ctx context.Context, name, about, limitUsage string, args []string, do func(*knowledge.Store, int) error) error {
+	fs := a.newFlags(name, "[--limit N]", about)
 	db := dbFlag(fs)
-	limit := fs.Int("limit", 20, "how many changes")
+	limit := fs.Int("limit", 20, limitUsage)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -297,16 +300,22 @@ func sourceLog(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer store.Close()
-	changes, err := store.Changes(ctx, *limit)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WHEN\tWHO\tACTION\tARTICLE")
-	for _, c := range changes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t#%d %s\n", c.At.Format("2006-01-02 15:04"), c.Actor, c.Action, c.ArticleID, clip(c.Title, 60))
-	}
-	return tw.Flush()
+	return do(store, *limit)
+}
+
+func sourceLog(ctx context.Context, a *app, args []string) error {
+	return a.listCommand(ctx, "source log", "Recent changes to the store, newest first.", "how many changes", args, func(store *knowledge.Store, limit int) error {
+		changes, err := store.Changes(ctx, limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "WHEN\tWHO\tACTION\tARTICLE")
+		for _, c := range changes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t#%d %s\n", c.At.Format("2006-01-02 15:04"), c.Actor, c.Action, c.ArticleID, clip(c.Title, 60))
+		}
+		return tw.Flush()
+	})
 }
 
 func cmdBackup(ctx context.Context, a *app, args []string) error {
