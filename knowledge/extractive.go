@@ -39,6 +39,12 @@ const (
 	// 1, no difference, 51; 0.7 51; 0.5 52; 0.3 53, and 22 -> 23 and
 	// 29 -> 30 over each half of the weeks alone.
 	settingShare = 0.3
+	// placeBonus favours, for a question that asks which country or which
+	// US state, a sentence that names one the question does not. On the
+	// RealTime QA development weeks it took answers that quote the right
+	// answer from 53 to 55 (23 -> 24 and 30 -> 31 over each half), the
+	// same for any bonus from 0.1 to 0.3.
+	placeBonus = 0.2
 )
 
 type candidate struct {
@@ -115,6 +121,7 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	wantsTime := asksWhen(ask)
 	wantsWho := whoRe.MatchString(ask)
 	wantsEntity := entityRe.MatchString(ask)
+	place := asksForPlace(ask)
 	qwords := make(map[string]bool)
 	for _, w := range tokenize(question) {
 		qwords[w] = true
@@ -148,6 +155,9 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		}
 		if wantsWho && namesSomeone.MatchString(c.text) {
 			c.score += 0.1
+		}
+		if place != noPlace && namesNewPlace(c.text, place, qwords) {
+			c.score += placeBonus
 		}
 		if wantsEntity && hasNewName(c.text, qwords) {
 			c.score += entityBonus
