@@ -142,6 +142,16 @@ func TestEvalRTQAWithEmbeddings(t *testing.T) {
 	if srv.EmbedCalls() == 0 {
 		t.Error("no embedding requests were made")
 	}
+	// Both made-up answers sit next to their question's words, so strict
+	// judging keeps both questions, scored the same.
+	if len(rep.Strict) != 5 {
+		t.Fatalf("strict judgements: %d rows, want the reference and the four Parley rows", len(rep.Strict))
+	}
+	for i, row := range rep.Strict {
+		if row.Name != rep.Rows[i].Name || row.Metrics != rep.Rows[i].Metrics || row.MedianMS != 0 {
+			t.Errorf("strict row %d = %+v, want %q with the same metrics and no latency", i, row, rep.Rows[i].Name)
+		}
+	}
 	if rep.BarePassages != 3 || rep.BareInsertS <= 0 || rep.ImportOverBare <= 0 || rep.PeakRSSMB <= 0 {
 		t.Errorf("speed and memory: %d bare passages in %vs, import/bare %v, peak %v MB; want all measured",
 			rep.BarePassages, rep.BareInsertS, rep.ImportOverBare, rep.PeakRSSMB)

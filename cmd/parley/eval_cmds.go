@@ -21,8 +21,8 @@ type evalRow struct {
 	Metrics rtqa.Metrics `json:"metrics"`
 	// RatioMRR is MRR@10 over the reference's, in the same run.
 	RatioMRR float64 `json:"mrr_ratio"`
-	MedianMS float64 `json:"latency_median_ms"`
-	P99MS    float64 `json:"latency_p99_ms"`
+	MedianMS float64 `json:"latency_median_ms,omitempty"`
+	P99MS    float64 `json:"latency_p99_ms,omitempty"`
 }
 
 type evalReport struct {
@@ -51,6 +51,10 @@ type evalReport struct {
 	// EmbedModel, when set, is the embedding model of the "+ embeddings"
 	// rows, and EmbedS the time it took to embed the store.
 	EmbedModel string `json:"embedding_model,omitempty"`
+	// Strict scores the same rankings with only topical relevant articles
+	// (rtqa.Set.Topical): the benchmark's rule also counts an article
+	// that names the answer in passing.
+	Strict []evalRow `json:"strict_judgements"`
 	// Misses, with --misses, audits the questions missed in the top 10.
 	Misses []rtqa.Miss `json:"misses,omitempty"`
 	EmbedS float64     `json:"embed_seconds,omitempty"`
@@ -73,6 +77,8 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 			"temporary store through the normal import, ask every question through the normal search,\n"+
 			"and print Hits@1/5/10, MRR@10 and nDCG@10 with and without --as-of the question date,\n"+
 			"beside a plain SQLite FTS5 BM25 reference over whole articles computed in the same run.\n"+
+			"The same rankings are scored again judged strictly, counting an article only where the\n"+
+			"answer appears near the question's words, not anywhere in passing.\n"+
 			"With an embedding model configured (PARLEY_EMBED_MODEL), the store is embedded too and\n"+
 			"two more rows show search reranked by embeddings.")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -147,6 +153,9 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	}
 	ref := set.Score(refRanked)
 	rep.Rows = append(rep.Rows, row("reference: FTS5 BM25, whole articles", ref, ref, refLat))
+	strict := set.Topical()
+	strictRef := strict.Score(refRanked)
+	rep.Strict = append(rep.Strict, row(rep.Rows[0].Name, strictRef, strictRef, nil))
 	type variant struct {
 		name        string
 		asOf, dense bool
@@ -162,6 +171,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		rep.Rows = append(rep.Rows, row(v.name, set.Score(ranked), ref, lat))
+		rep.Strict = append(rep.Strict, row(v.name, strict.Score(ranked), strictRef, nil))
 		if *misses && v.asOf && !v.dense {
 			rep.Misses = set.Misses(ranked, 10)
 		}
@@ -211,6 +221,19 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(rep.Strict) > 0 {
+		fmt.Fprintf(a.stdout, "\nthe same rankings judged strictly: an article counts only where the answer is near two of the question's words (%d questions):\n",
+			rep.Strict[0].Metrics.Questions)
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "\tHits@1\tHits@5\tHits@10\tMRR@10\tnDCG@10\tMRR ratio\t")
+		for _, r := range rep.Strict {
+			m := r.Metrics
+			fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n", r.Name, m.Hits1, m.Hits5, m.Hits10, m.MRR10, m.NDCG10, r.RatioMRR)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(a.stdout, "\nsearch median / bare FTS5 median on the same store, interleaved over 3 passes: %.2f\n", rep.SearchOverBare)
 	fmt.Fprintf(a.stdout, "extractive answers (no model), as of the question date: %d of %d cite the right answer (%.1f%%), %d refused\n",

@@ -131,3 +131,30 @@ func stems(terms []string) map[string]bool {
 	}
 	return m
 }
+
+// Topical returns the set judged more strictly: a question's relevant
+// articles are only those where the answer appears near the question's
+// words (Evidence.Topical), and questions left with none are dropped. The
+// benchmark's own rule counts an article that names the answer anywhere,
+// even in passing; scoring both shows how much of a figure rests on such
+// mentions. Articles and weeks are shared with s.
+func (s *Set) Topical() *Set {
+	byURL := make(map[string]knowledge.ImportRecord, len(s.Articles))
+	for _, a := range s.Articles {
+		byURL[a.URL] = a
+	}
+	out := &Set{Articles: s.Articles, Weeks: s.Weeks}
+	for _, q := range s.Questions {
+		strict := make(map[string]bool)
+		for u := range q.Relevant {
+			if evidence(q, byURL[u]).Topical {
+				strict[u] = true
+			}
+		}
+		if len(strict) > 0 {
+			q.Relevant = strict
+			out.Questions = append(out.Questions, q)
+		}
+	}
+	return out
+}

@@ -8,8 +8,11 @@ import (
 	"parley/knowledge"
 )
 
-func TestMissesTellTopicalFromPassing(t *testing.T) {
-	set := &Set{
+// auditSet has a question answered in the open, one whose relevant
+// articles answer it near its words or only in passing, and one whose
+// answer appears only inside another word.
+func auditSet() *Set {
+	return &Set{
 		Questions: []Question{
 			{ID: "hit", Sentence: "Where did the envoys meet?", Answer: "Doha", Relevant: map[string]bool{"u/doha": true}},
 			{ID: "miss", Sentence: "Which crossing reopened for aid trucks this week?", Answer: "Rafah",
@@ -24,6 +27,10 @@ func TestMissesTellTopicalFromPassing(t *testing.T) {
 			{URL: "u/year", Title: "Archive", Text: "In 2010 the museum opened a new wing."},
 		},
 	}
+}
+
+func TestMissesTellTopicalFromPassing(t *testing.T) {
+	set := auditSet()
 	misses := set.Misses(map[string][]string{
 		"hit":    {"u/doha"},
 		"miss":   {"x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "u/passing"},
@@ -47,6 +54,33 @@ func TestMissesTellTopicalFromPassing(t *testing.T) {
 	// "10" only inside "2010" is not an occurrence of the answer at all.
 	if in := misses[1]; in.Rank != 0 || in.Topical() || in.Articles[0].Snippet != "" {
 		t.Errorf("in-word match = %+v, want unretrieved, in passing, no snippet", in)
+	}
+}
+
+// TestTopicalJudgesStrictly: the strict set keeps only articles that
+// answer near the question's words, and drops questions left with none.
+func TestTopicalJudgesStrictly(t *testing.T) {
+	set := auditSet()
+	strict := set.Topical()
+	var got []string
+	for _, q := range strict.Questions {
+		var urls []string
+		for u := range q.Relevant {
+			urls = append(urls, u)
+		}
+		got = append(got, fmt.Sprint(q.ID, urls))
+	}
+	if want := []string{"hit[u/doha]", "miss[u/topical]"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("topical questions = %v, want %v", got, want)
+	}
+	if len(set.Questions) != 3 || len(set.Questions[1].Relevant) != 2 {
+		t.Errorf("Topical changed the set it was called on: %+v", set.Questions)
+	}
+	// Ranked the passing article first and the topical one second, the
+	// strict set scores the question at rank 2.
+	m := strict.Score(map[string][]string{"hit": {"u/doha"}, "miss": {"u/passing", "u/topical"}})
+	if m.Questions != 2 || m.MRR10 != 0.75 {
+		t.Errorf("strict metrics = %+v, want 2 questions and MRR (1 + 1/2) / 2", m)
 	}
 }
 
