@@ -35,9 +35,9 @@ const (
 	// settingShare is how much a word counts when it appears only in the
 	// sentences that set a question up ("Tax season has begun. When is the
 	// deadline?"), against one in the sentence that asks. Measured on the
-	// RealTime QA development weeks (answers that quote the right answer):
-	// 1, no difference, 51; 0.7 51; 0.5 52; 0.3 53, and 22 -> 23 and
-	// 29 -> 30 over each half of the weeks alone.
+	// RealTime QA development weeks, answers that quote the right answer by
+	// share: 1 (no difference) 51, 0.7 51, 0.5 52, 0.3 53; at 0.3, 22 -> 23
+	// and 29 -> 30 over each half of the weeks alone.
 	settingShare = 0.3
 	// placeBonus favours, for a question that asks which country or which
 	// US state, a sentence that names one the question does not. On the
