@@ -135,6 +135,10 @@ func TestEvalRTQAWithEmbeddings(t *testing.T) {
 		if row := rep.Rows[i]; row.Metrics.Questions != 2 || row.Metrics.Hits1 != 1 {
 			t.Errorf("row %q: %+v, want both questions answered at rank 1", row.Name, row.Metrics)
 		}
+		// The reference ranks both first too, so every resample's ratio is 1.
+		if row := rep.Rows[i]; row.RatioLow != 1 || row.RatioHigh != 1 {
+			t.Errorf("row %q: ratio interval [%v, %v], want [1, 1]", row.Name, row.RatioLow, row.RatioHigh)
+		}
 	}
 	if !strings.Contains(rep.Rows[3].Name, "embeddings") || !strings.Contains(rep.Rows[4].Name, "embeddings") {
 		t.Errorf("rows 3 and 4 should be the embedding rows: %q, %q", rep.Rows[3].Name, rep.Rows[4].Name)
