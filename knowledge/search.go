@@ -80,6 +80,10 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 		if opt.AsOf, err = s.newest(ctx); err != nil {
 			return nil, fmt.Errorf("search %q: %w", truncate(question, 80), err)
 		}
+	} else {
+		// A question whose best matches are old is about background, not
+		// this week's news: ease the preference for recent articles.
+		prior = prior.eased(recentShare(cands, opt.AsOf) / profileShare)
 	}
 	for i := range cands {
 		c := &cands[i]
@@ -223,6 +227,57 @@ var (
 	// background findable.
 	freshnessPrior = datePrior{floor: 0.85, tauDays: 365, future: 1, undated: 0.9}
 )
+
+// A temporal profile: the publication dates of a question's best matches
+// tell whether it asks about recent news ("Which country did the US strike
+// this week?") or about background ("Which actress has won the most
+// Oscars?"), with no list of words such as "this week". Searching as of a
+// date, Search gives the date prior its full weight when at least
+// profileShare of the profileMatches best passages (by full-text score)
+// were published in the profileDays before that date, and proportionally
+// less below, down to none. On the RealTime QA development weeks it raised
+// MRR@10 with --as-of from 0.760 to 0.764, and on average over passage
+// sizes from 160 to 300 words from 0.732 to 0.735 on all the weeks, 0.718
+// to 0.733 and 0.757 to 0.762 on each half alone; 10 to 25 matches and
+// 21 to 45 days all gained on average, a share of 0.4 lost in one half.
+const (
+	profileMatches = 20
+	profileDays    = 30
+	profileShare   = 0.3
+)
+
+// recentShare returns the share of the best profileMatches of cands, by
+// score, published from profileDays before asOf to a day after it.
+func recentShare(cands []Result, asOf time.Time) float64 {
+	if len(cands) == 0 {
+		return 0
+	}
+	best := append([]Result(nil), cands...)
+	sort.Slice(best, func(i, j int) bool {
+		if best[i].Score != best[j].Score {
+			return best[i].Score > best[j].Score
+		}
+		return best[i].PassageID < best[j].PassageID
+	})
+	best = best[:min(len(best), profileMatches)]
+	recent := 0
+	for _, r := range best {
+		days := asOf.Sub(r.PublishedAt).Hours() / 24
+		if !r.PublishedAt.IsZero() && days >= -1 && days <= profileDays {
+			recent++
+		}
+	}
+	return float64(recent) / float64(len(best))
+}
+
+// eased returns p with its preference for recent articles scaled by
+// strength, clamped to [0, 1]: at 1 it is p, at 0 an old article weighs as
+// much as a new one. Articles from after the asking time still count less.
+func (p datePrior) eased(strength float64) datePrior {
+	strength = max(0, min(1, strength))
+	p.floor = 1 - strength*(1-p.floor)
+	return p
+}
 
 func (p datePrior) factor(published, asOf time.Time) float64 {
 	if asOf.IsZero() {

@@ -2,6 +2,7 @@ package knowledge_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -79,6 +80,58 @@ func TestSearchAsOf(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(titles(res), "|"), "Old background") {
 		t.Errorf("as of 2025: old background vanished: %v", titles(res))
+	}
+}
+
+// TestSearchAsOfReadsTheQuestionsMatches: searching as of a date, a
+// question whose best matches are mostly old is about background, and the
+// best of them leads even over a fresh article that matches it less well;
+// a question whose matches are mostly recent is about the news, and the
+// fresh article leads even over a better-matching old one.
+func TestSearchAsOfReadsTheQuestionsMatches(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t)
+	years := []string{"2001", "2002", "2003", "2004", "2005", "2006", "2007", "2009", "2010", "2011", "2012", "2013", "2014", "2015", "2016", "2017"}
+	for i, y := range years {
+		mustAdd(t, s, knowledge.NewArticle{
+			Title: "Gaza border history, part " + y, Outlet: "Archive", PublishedAt: date(y + "-05-01"),
+			Text: fmt.Sprintf("Notes %d on the Rafah crossing and the Gaza border, from the archive.", i),
+		})
+	}
+	mustAdd(t, s, knowledge.NewArticle{
+		Title: "Who built the Rafah crossing", Outlet: "Archive", PublishedAt: date("2008-03-01"),
+		Text: "The Rafah crossing was built in 1982, when Israel withdrew from Sinai; it was built where a new border split the town.",
+	})
+	mustAdd(t, s, knowledge.NewArticle{
+		Title: "Aid trucks queue at a crossing built for people", Outlet: "Wire", PublishedAt: date("2025-03-08"),
+		Text: "Trucks waited at the Rafah crossing on Saturday; officials said the crossing was built for people, not cargo.",
+	})
+	res, err := s.Search(ctx, "Who built the Rafah crossing, and when was it built?", knowledge.SearchOptions{Limit: 5, AsOf: date("2025-03-10")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) == 0 || res[0].Title != "Who built the Rafah crossing" {
+		t.Errorf("background question: got %v, want the 2008 explainer first", titles(res))
+	}
+
+	// Now the news: several fresh reports on the closure, and an old one
+	// that matches the words better.
+	for i, day := range []string{"2025-03-03", "2025-03-05", "2025-03-07", "2025-03-09"} {
+		mustAdd(t, s, knowledge.NewArticle{
+			Title: fmt.Sprintf("Crossing closed, day %d", i+1), Outlet: "Wire", PublishedAt: date(day),
+			Text: fmt.Sprintf("Israel kept the Kerem Shalom crossing closed to aid convoys, for the %d%s day running.", i+1, []string{"st", "nd", "rd", "th"}[i]),
+		})
+	}
+	mustAdd(t, s, knowledge.NewArticle{
+		Title: "Kerem Shalom crossing closed to aid convoys", Outlet: "Archive", PublishedAt: date("2014-07-01"),
+		Text: "Israel closed the Kerem Shalom crossing to aid convoys after a rocket attack on the crossing.",
+	})
+	res, err = s.Search(ctx, "Is the Kerem Shalom crossing closed to aid convoys?", knowledge.SearchOptions{Limit: 5, AsOf: date("2025-03-10")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) == 0 || !strings.HasPrefix(res[0].Title, "Crossing closed, day") {
+		t.Errorf("news question: got %v, want a March 2025 report first", titles(res))
 	}
 }
 
