@@ -84,7 +84,7 @@ func (s *Store) prepare(in NewArticle) (Article, []string, error) {
 		a.AddedBy = "unknown"
 	}
 	a.ContentHash = contentHash(a.Text)
-	passages := chunkParagraphs(paras, DefaultPassageWords)
+	passages := chunkParagraphs(paras, s.passageWords)
 	a.Passages = len(passages)
 	return a, passages, nil
 }

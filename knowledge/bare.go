@@ -10,9 +10,10 @@ import (
 // an import with the engine's own cost: their passages, cut as the store
 // cuts them before the clock starts, go into one FTS5 table (title and
 // body, the store's tokenizer) in a new database at path, in one
-// transaction, with nothing else stored. It returns the passages inserted
-// and the time the inserts and the commit took.
-func BareInsert(ctx context.Context, path string, articles []ImportRecord) (passages int, took time.Duration, err error) {
+// transaction, with nothing else stored. Passages are of about words words,
+// as WithPassageWords sets (DefaultPassageWords when zero). It returns the
+// passages inserted and the time the inserts and the commit took.
+func BareInsert(ctx context.Context, path string, articles []ImportRecord, words int) (passages int, took time.Duration, err error) {
 	db, err := sql.Open("sqlite3", dsn(path, "_journal_mode=WAL&_synchronous=NORMAL"))
 	if err != nil {
 		return 0, 0, err
@@ -25,7 +26,7 @@ func BareInsert(ctx context.Context, path string, articles []ImportRecord) (pass
 	type row struct{ title, body string }
 	var rows []row
 	for _, a := range articles {
-		for _, p := range Chunk(a.Text, DefaultPassageWords) {
+		for _, p := range Chunk(a.Text, words) {
 			rows = append(rows, row{a.Title, p})
 		}
 	}

@@ -171,7 +171,7 @@ func BenchmarkImport(b *testing.B) {
 	b.Run("bare-fts5", func(b *testing.B) {
 		var took time.Duration
 		for b.Loop() {
-			n, d, err := BareInsert(ctx, filepath.Join(b.TempDir(), "bare.db"), recs)
+			n, d, err := BareInsert(ctx, filepath.Join(b.TempDir(), "bare.db"), recs, 0)
 			if err != nil || n != passages {
 				b.Fatalf("bare insert: %d passages, %v; want %d", n, err, passages)
 			}

@@ -34,6 +34,8 @@ type Store struct {
 	now    func() time.Time
 	log    *slog.Logger
 	embed  *embedState // nil: full-text search only
+	// passageWords is the size articles are cut to (Chunk's target).
+	passageWords int
 }
 
 // Option configures a Store.
@@ -44,6 +46,12 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// WithPassageWords sets the size, in words, that articles added from now on
+// are cut into (DefaultPassageWords when zero or less). It is for
+// measuring, as `parley eval rtqa --passage-words` does: passages already
+// stored keep their size.
+func WithPassageWords(n int) Option { return func(s *Store) { s.passageWords = n } }
 
 // Open opens (creating if needed) the store at path and brings its schema up
 // to date. It fails with ErrNoFTS5 when the SQLite driver lacks FTS5.

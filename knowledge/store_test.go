@@ -316,3 +316,31 @@ func TestParseDate(t *testing.T) {
 		t.Errorf("ParseDate(March 5): got %v, want ErrInvalid", err)
 	}
 }
+
+// TestWithPassageWords: a store opened with a passage size cuts the
+// articles it is given to that size; the default cuts the same text into
+// fewer, longer passages.
+func TestWithPassageWords(t *testing.T) {
+	var paras []string
+	for i := range 12 {
+		paras = append(paras, fmt.Sprintf("Paragraph %d of the report: the negotiators met again in Doha and "+
+			"talked through the exchange of hostages and prisoners for several hours.", i))
+	}
+	in := knowledge.NewArticle{Title: "A long report", Text: strings.Join(paras, "\n\n"), AddedBy: "test"}
+	count := func(opts ...knowledge.Option) int {
+		s, err := knowledge.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		res, err := s.Add(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Article.Passages
+	}
+	def, small := count(), count(knowledge.WithPassageWords(40))
+	if def != 1 || small < 5 {
+		t.Errorf("passages: %d by default, %d at 40 words; want 1 and at least 5", def, small)
+	}
+}

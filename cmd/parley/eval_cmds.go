@@ -70,13 +70,13 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	}
 	if len(args) == 0 || args[0] != "rtqa" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(a.stdout, "Usage: parley eval rtqa [--json] [--limit N] DIR\n       parley eval rgb [--json] FILE\n\n"+
+			fmt.Fprintln(a.stdout, "Usage: parley eval rtqa [--json] [--limit N] [--passage-words N] [--misses] DIR\n       parley eval rgb [--json] FILE\n\n"+
 				"Measure search on RealTime QA weeks, or answers on RGB's English counterfactual split.\nSee 'parley eval rtqa --help' and 'parley eval rgb --help'.")
 			return nil
 		}
 		return usageErr("want 'parley eval rtqa DIR' or 'parley eval rgb FILE'")
 	}
-	fs := a.newFlags("eval rtqa", "[--json] [--limit N] [--misses] DIR",
+	fs := a.newFlags("eval rtqa", "[--json] [--limit N] [--passage-words N] [--misses] DIR",
 		"Load the RealTime QA weeks in DIR (YYYYMMDD_qa.jsonl with YYYYMMDD_gcs.jsonl) into a fresh\n"+
 			"temporary store through the normal import, ask every question through the normal search,\n"+
 			"and print Hits@1/5/10, MRR@10 and nDCG@10 with and without --as-of the question date,\n"+
@@ -89,6 +89,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	limit := fs.Int("limit", 50, "passages asked of each search")
 	keep := fs.String("keep", "", "keep the evaluation store at this path instead of a temporary one")
+	words := fs.Int("passage-words", knowledge.DefaultPassageWords, "cut articles into passages of about this many words, to see how much\nthe figures rest on the passage size")
 	misses := fs.Bool("misses", false, "list the questions with no relevant article in the top 10 (with --as-of), and whether\neach relevant article is topical or mentions the answer only in passing")
 	pos, err := parse(fs, args[1:])
 	if err != nil {
@@ -96,6 +97,9 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	}
 	if len(pos) != 1 {
 		return usageErr("want one DIR")
+	}
+	if *words < 20 || *words > 5000 {
+		return usageErr("--passage-words wants 20 to 5000")
 	}
 	set, err := rtqa.Load(pos[0])
 	if err != nil {
@@ -114,7 +118,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := []knowledge.Option{knowledge.WithClock(a.now)}
+	opts := []knowledge.Option{knowledge.WithClock(a.now), knowledge.WithPassageWords(*words)}
 	if dense {
 		opts = append(opts, knowledge.WithEmbedding(emb))
 	}
@@ -143,7 +147,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		rep.EmbedModel, rep.EmbedS = emb.Model, time.Since(start).Seconds()
 	}
 
-	barePassages, bareTook, err := set.BareInsert(ctx, tmp)
+	barePassages, bareTook, err := set.BareInsert(ctx, tmp, *words)
 	if err != nil {
 		return err
 	}

@@ -210,8 +210,8 @@ func (s *Set) AnswerSupport(ctx context.Context, ans *knowledge.Answerer) (Suppo
 	return sup, nil
 }
 
-// BareInsert times plain FTS5 inserts of the pool's passages in a scratch
-// database under dir (see knowledge.BareInsert).
-func (s *Set) BareInsert(ctx context.Context, dir string) (passages int, took time.Duration, err error) {
-	return knowledge.BareInsert(ctx, filepath.Join(dir, "bare-insert.db"), s.Articles)
+// BareInsert times plain FTS5 inserts of the pool's passages, of about
+// words words, in a scratch database under dir (see knowledge.BareInsert).
+func (s *Set) BareInsert(ctx context.Context, dir string, words int) (passages int, took time.Duration, err error) {
+	return knowledge.BareInsert(ctx, filepath.Join(dir, "bare-insert.db"), s.Articles, words)
 }
