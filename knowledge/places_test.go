@@ -11,7 +11,7 @@ func TestAsksForPlace(t *testing.T) {
 		"In which Gulf nation did the envoys meet?":         countryPlace,
 		"What countries mediate between Israel and Hamas?":  countryPlace,
 		"Which US state passed the law?":                    statePlace,
-		"Which two states filed lawsuits this week?":        statePlace,
+		"Which two states sued over the new rule?":          statePlace,
 		"Who is the US envoy?":                              noPlace,
 		"What did the state department say about the deal?": noPlace,
 	} {

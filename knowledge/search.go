@@ -229,9 +229,9 @@ var (
 )
 
 // A temporal profile: the publication dates of a question's best matches
-// tell whether it asks about recent news ("Which country did the US strike
-// this week?") or about background ("Which actress has won the most
-// Oscars?"), with no list of words such as "this week". Searching as of a
+// tell whether it asks about recent news ("What did the negotiators agree
+// in Cairo?") or about background ("When was the Rafah crossing built?"),
+// with no list of words such as "this week". Searching as of a
 // date, Search gives the date prior its full weight when at least
 // profileShare of the profileMatches best passages (by full-text score)
 // were published in the profileDays before that date, and proportionally
