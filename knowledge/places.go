@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Place names, for questions whose answer is a country or a US state
@@ -107,7 +108,7 @@ func namesNewPlace(sentence string, kind placeKind, qwords map[string]bool) bool
 		word := strings.TrimFunc(field, func(r rune) bool { return !unicode.IsLetter(r) && r != '-' })
 		word = strings.TrimSuffix(strings.TrimSuffix(word, "'s"), "’s")
 		switch {
-		case word != "" && unicode.IsUpper([]rune(word)[0]):
+		case unicode.IsUpper(firstRune(word)):
 			run = append(run, strings.ToLower(word))
 		case len(run) > 0 && (word == "and" || word == "of"):
 			run = append(run, word)
@@ -138,4 +139,10 @@ func allIn(words []string, set map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// firstRune returns the first character of s, or utf8.RuneError for "".
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
 }

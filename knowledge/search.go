@@ -83,20 +83,14 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 	} else {
 		// A question whose best matches are old is about background, not
 		// this week's news: ease the preference for recent articles.
+		sortByScore(cands)
 		prior = prior.eased(recentShare(cands, opt.AsOf) / profileShare)
 	}
 	for i := range cands {
 		c := &cands[i]
 		c.Score *= prior.factor(c.PublishedAt, opt.AsOf)
 	}
-	// Passage ids break ties, so equal scores come out in the same order
-	// every time.
-	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].Score != cands[j].Score {
-			return cands[i].Score > cands[j].Score
-		}
-		return cands[i].PassageID < cands[j].PassageID
-	})
+	sortByScore(cands)
 	if dense {
 		weight := func(r Result) float64 { return prior.factor(r.PublishedAt, opt.AsOf) }
 		if cands, err = s.rerank(ctx, question, cands, weight); err != nil && ctx.Err() == nil {
@@ -246,20 +240,25 @@ const (
 	profileShare   = 0.3
 )
 
-// recentShare returns the share of the best profileMatches of cands, by
-// score, published from profileDays before asOf to a day after it.
+// sortByScore orders results best first. Passage ids break ties, so equal
+// scores come out in the same order every time.
+func sortByScore(rs []Result) {
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].Score != rs[j].Score {
+			return rs[i].Score > rs[j].Score
+		}
+		return rs[i].PassageID < rs[j].PassageID
+	})
+}
+
+// recentShare returns the share of the first profileMatches of cands,
+// which are sorted best first, published from profileDays before asOf to a
+// day after it.
 func recentShare(cands []Result, asOf time.Time) float64 {
 	if len(cands) == 0 {
 		return 0
 	}
-	best := append([]Result(nil), cands...)
-	sort.Slice(best, func(i, j int) bool {
-		if best[i].Score != best[j].Score {
-			return best[i].Score > best[j].Score
-		}
-		return best[i].PassageID < best[j].PassageID
-	})
-	best = best[:min(len(best), profileMatches)]
+	best := cands[:min(len(cands), profileMatches)]
 	recent := 0
 	for _, r := range best {
 		days := asOf.Sub(r.PublishedAt).Hours() / 24

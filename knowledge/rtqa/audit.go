@@ -50,19 +50,10 @@ func (m Miss) Topical() bool {
 // Misses lists the questions whose first relevant article is not in the
 // top k of ranked, in question order.
 func (s *Set) Misses(ranked map[string][]string, k int) []Miss {
-	byURL := make(map[string]knowledge.ImportRecord, len(s.Articles))
-	for _, a := range s.Articles {
-		byURL[a.URL] = a
-	}
+	byURL := s.articlesByURL()
 	var out []Miss
 	for _, q := range s.Questions {
-		rank := 0
-		for i, u := range ranked[q.ID] {
-			if q.Relevant[u] {
-				rank = i + 1
-				break
-			}
-		}
+		rank := firstRelevant(q, ranked[q.ID])
 		if rank > 0 && rank <= k {
 			continue
 		}
@@ -139,10 +130,7 @@ func stems(terms []string) map[string]bool {
 // even in passing; scoring both shows how much of a figure rests on such
 // mentions. Articles and weeks are shared with s.
 func (s *Set) Topical() *Set {
-	byURL := make(map[string]knowledge.ImportRecord, len(s.Articles))
-	for _, a := range s.Articles {
-		byURL[a.URL] = a
-	}
+	byURL := s.articlesByURL()
 	out := &Set{Articles: s.Articles, Weeks: s.Weeks}
 	for _, q := range s.Questions {
 		strict := make(map[string]bool)
@@ -157,4 +145,24 @@ func (s *Set) Topical() *Set {
 		}
 	}
 	return out
+}
+
+// articlesByURL indexes the pool by URL.
+func (s *Set) articlesByURL() map[string]knowledge.ImportRecord {
+	m := make(map[string]knowledge.ImportRecord, len(s.Articles))
+	for _, a := range s.Articles {
+		m[a.URL] = a
+	}
+	return m
+}
+
+// firstRelevant returns the 1-based rank of q's first relevant article in
+// urls, or 0 if there is none.
+func firstRelevant(q Question, urls []string) int {
+	for i, u := range urls {
+		if q.Relevant[u] {
+			return i + 1
+		}
+	}
+	return 0
 }

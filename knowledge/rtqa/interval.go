@@ -10,14 +10,8 @@ import (
 func (s *Set) reciprocalRanks(ranked map[string][]string) []float64 {
 	out := make([]float64, len(s.Questions))
 	for i, q := range s.Questions {
-		for r, u := range ranked[q.ID] {
-			if r == 10 {
-				break
-			}
-			if q.Relevant[u] {
-				out[i] = 1 / float64(r+1)
-				break
-			}
+		if r := firstRelevant(q, ranked[q.ID]); r > 0 && r <= 10 {
+			out[i] = 1 / float64(r)
 		}
 	}
 	return out
