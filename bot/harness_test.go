@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -29,7 +28,7 @@ type testBot struct {
 	bot   *Bot
 	store *knowledge.Store
 	ans   *fakeAnswerer // nil when the test supplied its own Answerer
-	logs  *syncBuffer
+	logs  *discordtest.LogBuffer
 
 	cancel   context.CancelFunc
 	done     chan error
@@ -59,7 +58,7 @@ func startBot(t *testing.T, opts ...option) *testBot {
 	t.Helper()
 	fake := discordtest.New(t)
 	store := openStore(t)
-	logs := &syncBuffer{}
+	logs := &discordtest.LogBuffer{}
 	fa := newFakeAnswerer(echoAnswer)
 	cfg := Config{
 		Token:          testToken,
@@ -317,24 +316,6 @@ func (fakeFetcher) Fetch(_ context.Context, rawURL string) (*webpage.Page, error
 		URL: rawURL, Title: "Mediators meet in Cairo", SiteName: "Example News", Published: day(2025, 3, 9),
 		Text: "Mediators from Egypt and Qatar met negotiators in Cairo on Tuesday.\n\nThey discussed a phased exchange of hostages and prisoners.",
 	}, nil
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // bodyContent returns the "content" of a request body (top level, or inside

@@ -123,7 +123,7 @@ type botCmd struct {
 	app    *app
 	env    map[string]string
 	fake   *discordtest.Server
-	stderr *syncBuffer
+	stderr *discordtest.LogBuffer
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
@@ -140,7 +140,7 @@ func newBotCmd(t *testing.T, env map[string]string) *botCmd {
 	for k, v := range env {
 		full[k] = v
 	}
-	br := &botCmd{env: full, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	br := &botCmd{env: full, stderr: &discordtest.LogBuffer{}, done: make(chan error, 1)}
 	br.app = &app{
 		getenv: func(k string) string { return full[k] }, stdin: strings.NewReader(""),
 		stdout: &bytes.Buffer{}, stderr: br.stderr, now: time.Now,
@@ -213,22 +213,4 @@ func (br *botCmd) waitAnswered(t *testing.T, token string) {
 		m, _ := br.fake.Original(token)
 		t.Fatalf("no answer: %v; @original %q\n%s", err, m.Content, br.stderr.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
