@@ -214,8 +214,12 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	fmt.Fprintf(a.stdout, "RealTime QA: %d weeks (%s .. %s), %d questions, %d articles, %d passages, imported in %.1fs\n\n",
-		len(set.Weeks), set.Weeks[0], set.Weeks[len(set.Weeks)-1], len(set.Questions), rep.Articles, rep.Passages, rep.ImportS)
+	weeks := "weeks"
+	if len(set.Weeks) == 1 {
+		weeks = "week"
+	}
+	fmt.Fprintf(a.stdout, "RealTime QA: %d %s (%s .. %s), %d questions, %d articles, %d passages, imported in %.1fs\n\n",
+		len(set.Weeks), weeks, set.Weeks[0], set.Weeks[len(set.Weeks)-1], len(set.Questions), rep.Articles, rep.Passages, rep.ImportS)
 	fmt.Fprintf(a.stdout, "import: %.0f articles/s, %.0f passages/s; bare FTS5 inserts of the same passages: %.0f passages/s; ratio %.2f\n",
 		float64(rep.Articles)/rep.ImportS, float64(rep.Passages)/rep.ImportS, float64(rep.BarePassages)/rep.BareInsertS, rep.ImportOverBare)
 	if rep.EmbedModel != "" {
