@@ -249,23 +249,7 @@ func (p *paragraphs) walk(n *html.Node) {
 // preText returns the text of a pre element line by line, without blank
 // lines so that it cannot break the one-blank-line paragraph rule.
 func preText(n *html.Node) string {
-	var b strings.Builder
-	var rec func(*html.Node)
-	rec = func(n *html.Node) {
-		switch {
-		case n.Type == html.TextNode:
-			b.WriteString(n.Data)
-		case n.Type == html.ElementNode && tagAtom(n) == atom.Br:
-			b.WriteByte('\n')
-		case n.Type == html.ElementNode && skipTags[tagAtom(n)]:
-		default:
-			for c := n.FirstChild; c != nil; c = c.NextSibling {
-				rec(c)
-			}
-		}
-	}
-	rec(n)
-	s := strings.ReplaceAll(b.String(), "\r\n", "\n")
+	s := strings.ReplaceAll(collectText(n, true), "\r\n", "\n")
 	var lines []string
 	for line := range strings.SplitSeq(s, "\n") {
 		if line = strings.TrimRightFunc(line, unicode.IsSpace); strings.TrimSpace(line) != "" {
@@ -420,13 +404,19 @@ func readMeta(doc *html.Node) pageMeta {
 }
 
 // textOf returns the text under n, script and style excluded.
-func textOf(n *html.Node) string {
+func textOf(n *html.Node) string { return collectText(n, false) }
+
+// collectText returns the text under n, leaving out the elements in
+// skipTags; with lineBreaks, each <br> becomes a newline.
+func collectText(n *html.Node, lineBreaks bool) string {
 	var b strings.Builder
 	var rec func(*html.Node)
 	rec = func(n *html.Node) {
 		switch {
 		case n.Type == html.TextNode:
 			b.WriteString(n.Data)
+		case lineBreaks && n.Type == html.ElementNode && tagAtom(n) == atom.Br:
+			b.WriteByte('\n')
 		case n.Type == html.ElementNode && skipTags[tagAtom(n)]:
 		default:
 			for c := n.FirstChild; c != nil; c = c.NextSibling {
