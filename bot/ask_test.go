@@ -224,15 +224,8 @@ func TestStreamingEditsAreThrottled(t *testing.T) {
 
 func TestLongAnswerSplitsIntoFollowups(t *testing.T) {
 	t.Parallel()
-	var sb strings.Builder
-	for k := range 60 {
-		fmt.Fprintf(&sb, "Sentence %d says the negotiators met again in Doha and Cairo to discuss the phases [1]. ", k)
-		if k%10 == 9 {
-			sb.WriteString("\n\n")
-		}
-	}
-	long := knowledge.Answer{ID: 11, Text: sb.String(), Citations: []knowledge.Citation{testCitation}, AsOf: testCitation.PublishedAt}
-	tb := startBot(t, withAnswerer(newFakeAnswerer(func(context.Context, knowledge.Question) (knowledge.Answer, error) { return long, nil })))
+	long := longAnswer()
+	tb := startBot(t, withAnswerer(longAnswerer()))
 	token := tb.fake.SendInteraction(ask("Tell me everything"))
 	orig, fups := tb.answered(token)
 	msgs := append([]discordtest.Message{orig}, fups...)

@@ -44,9 +44,9 @@ func withDiscordErrors(d *discordErrors) option {
 	return withConfig(func(c *Config) { c.OnDiscordError = d.record })
 }
 
-// longAnswerer answers with a text that needs the first message and at
-// least two follow-ups.
-func longAnswerer() *fakeAnswerer {
+// longAnswer is an answer whose text needs the first message and at least
+// two follow-ups.
+func longAnswer() knowledge.Answer {
 	var sb strings.Builder
 	for k := range 60 {
 		fmt.Fprintf(&sb, "Sentence %d says the negotiators met again in Doha and Cairo to discuss the phases [1]. ", k)
@@ -54,7 +54,12 @@ func longAnswerer() *fakeAnswerer {
 			sb.WriteString("\n\n")
 		}
 	}
-	long := knowledge.Answer{ID: 12, Text: sb.String(), Citations: []knowledge.Citation{testCitation}, AsOf: testCitation.PublishedAt}
+	return knowledge.Answer{ID: 12, Text: sb.String(), Citations: []knowledge.Citation{testCitation}, AsOf: testCitation.PublishedAt}
+}
+
+// longAnswerer answers every question with longAnswer.
+func longAnswerer() *fakeAnswerer {
+	long := longAnswer()
 	return newFakeAnswerer(func(context.Context, knowledge.Question) (knowledge.Answer, error) { return long, nil })
 }
 
