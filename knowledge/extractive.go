@@ -3,6 +3,7 @@ package knowledge
 import (
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,11 +177,19 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	if best < minCoverage {
 		return refusal(question, nil)
 	}
+	quotable := func(c candidate) bool { return c.coverage >= best*0.6 && c.coverage >= minCoverage*0.75 }
+	if asksHowMany.MatchString(ask) && !slices.ContainsFunc(cands, func(c candidate) bool {
+		return quotable(c) && statesQuantity.MatchString(c.text)
+	}) {
+		// "How many hostages are still held?" answered with sentences that
+		// mention hostages but give no number is no answer: say so.
+		return refusal(question, nil)
+	}
 
 	var picked []candidate
 	words := 0
 	for _, c := range cands {
-		if len(picked) == extractiveSentences || c.coverage < best*0.6 || c.coverage < minCoverage*0.75 {
+		if len(picked) == extractiveSentences || !quotable(c) {
 			break
 		}
 		n := len(strings.Fields(c.text))
@@ -261,6 +270,14 @@ var (
 )
 
 func asksWhen(q string) bool { return whenRe.MatchString(q) }
+
+var (
+	asksHowMany = regexp.MustCompile(`(?i)\bhow (many|much)\b`)
+	// statesQuantity matches a sentence that can answer "how many": a
+	// digit, a number word, or a quantifier ("no aid", "every crossing",
+	// "all of them").
+	statesQuantity = regexp.MustCompile(`(?i)\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?|half|twice|both|single|no|none|all|every|zero|nothing|few|several)\b`)
+)
 
 var (
 	whoRe = regexp.MustCompile(`(?i)^\s*(who|whom|whose)\b`)

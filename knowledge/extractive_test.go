@@ -43,3 +43,37 @@ func TestAskingSentence(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractiveHowManyNeedsAQuantity: a "how many" or "how much" question
+// is answered only by sentences that give a number or a quantity; sentences
+// that merely share its words get an honest refusal instead.
+func TestExtractiveHowManyNeedsAQuantity(t *testing.T) {
+	vague := []Result{
+		{ArticleID: 1, Title: "Hostages in Gaza", Text: "The talks in Doha were mainly about an American-Israeli hostage held in Gaza. " +
+			"Israel wants hostages released without moving to the next phase."},
+	}
+	counted := append([]Result{{ArticleID: 2, Title: "Hostages still held", Text: "Israel says 59 hostages are still held in Gaza, fewer than half of them believed alive."}}, vague...)
+	none := []Result{
+		{ArticleID: 3, Title: "Aid into Gaza", Text: "After the first phase ended, Israel closed every crossing into Gaza, so no aid could get in."},
+	}
+	cases := []struct {
+		q       string
+		sources []Result
+		want    string // "" for a refusal
+	}{
+		{"How many hostages are still held in Gaza?", vague, ""},
+		{"How many hostages are still held in Gaza?", counted, "59 hostages"},
+		{"How much aid is getting into Gaza?", none, "no aid"},
+		// Other questions are not held to it.
+		{"Who is held in Gaza?", vague, "American-Israeli hostage"},
+	}
+	for _, c := range cases {
+		ans := extractiveAnswer(c.q, c.sources)
+		switch {
+		case c.want == "" && !ans.Refusal:
+			t.Errorf("%q: got %q, want a refusal", c.q, ans.Text)
+		case c.want != "" && (ans.Refusal || !strings.Contains(ans.Text, c.want)):
+			t.Errorf("%q: got %q (refusal %v), want an answer with %q", c.q, ans.Text, ans.Refusal, c.want)
+		}
+	}
+}
