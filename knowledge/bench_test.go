@@ -16,7 +16,7 @@ import (
 // they ran on are recorded in the README. Run:
 //
 //	go test -tags sqlite_fts5 -run '^$' -bench . -benchtime 1x ./knowledge/
-//	PARLEY_BENCH_LARGE=1 go test ... -bench 'SearchScale/1M' -timeout 60m ./knowledge/
+//	PARLEY_BENCH_LARGE=1 go test ... -bench 'SearchScale/1000k' -timeout 60m ./knowledge/
 //
 // The stores are built once and kept in the system's temporary directory,
 // since a million passages take minutes to index.
