@@ -34,10 +34,10 @@ func TestAnswersFlattensEveryShape(t *testing.T) {
 // whose passages never do.
 func TestRunScoresThreeConditions(t *testing.T) {
 	items := []Item{{
-		ID: "a", Query: "Where was the 2021 Super Bowl played?", Answers: []string{"Tampa"}, FakeAnswer: "Glendale",
-		Positive:      []string{"The 2021 Super Bowl was played in Tampa at the Buccaneers' stadium."},
-		PositiveWrong: []string{"The 2021 Super Bowl was played in Glendale at the Buccaneers' stadium."},
-		Negative:      []string{"Tickets for the next final went on sale on Monday."},
+		ID: "a", Query: "Where did the US envoy first meet Hamas?", Answers: []string{"Doha"}, FakeAnswer: "Cairo",
+		Positive:      []string{"The US envoy first met Hamas in Doha, in a villa near the Qatari foreign ministry."},
+		PositiveWrong: []string{"The US envoy first met Hamas in Cairo, in a villa near the Qatari foreign ministry."},
+		Negative:      []string{"Aid trucks waited at the crossing on Monday."},
 	}}
 	res, err := Run(context.Background(), items, t.TempDir(), func(s *knowledge.Store) *knowledge.Answerer {
 		return knowledge.NewAnswerer(s, knowledge.AnswererOptions{})
