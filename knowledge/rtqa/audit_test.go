@@ -17,7 +17,7 @@ func auditSet() *Set {
 			{ID: "hit", Sentence: "Where did the envoys meet?", Answer: "Doha", Relevant: map[string]bool{"u/doha": true}},
 			{ID: "miss", Sentence: "Which crossing reopened for aid trucks this week?", Answer: "Rafah",
 				Relevant: map[string]bool{"u/topical": true, "u/passing": true}},
-			{ID: "inword", Sentence: "How many days did the mission last?", Answer: "10",
+			{ID: "inword", Sentence: "How many hostages were freed in the first phase?", Answer: "10",
 				Relevant: map[string]bool{"u/year": true}},
 		},
 		Articles: []knowledge.ImportRecord{
