@@ -3,6 +3,7 @@ package knowledge_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -52,6 +53,36 @@ func TestSearchRanksRelevantFirst(t *testing.T) {
 		for _, r := range res {
 			if r.ArticleID == 0 || r.PassageID == 0 || r.Text == "" || r.Score <= 0 {
 				t.Errorf("%q: incomplete result %+v", tt.q, r)
+			}
+		}
+	}
+}
+
+// A search that returns every candidate it ranks reads their texts with
+// them; one that ranks more than it returns reads the survivors' texts
+// afterwards. The two must give the same results.
+func TestSearchReadsTheSameResultsEitherWay(t *testing.T) {
+	s := mustOpen(t)
+	seedTalks(t, s)
+	ctx := context.Background()
+	for _, q := range []string{"Why was aid stopped from entering Gaza?", "When did the first phase of the ceasefire begin?"} {
+		few, err := s.Search(ctx, q, knowledge.SearchOptions{Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.Search(ctx, q, knowledge.SearchOptions{Limit: knowledge.MaxSearchLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(few) != 1 || len(all) < 2 {
+			t.Fatalf("%q: %d and %d results, want 1 and more", q, len(few), len(all))
+		}
+		if !reflect.DeepEqual(few, all[:len(few)]) {
+			t.Errorf("%q: limit 1 gave\n%+v\nbut the first of the limit %d was\n%+v", q, few, knowledge.MaxSearchLimit, all[:len(few)])
+		}
+		for _, r := range all {
+			if r.Text == "" || r.Title == "" || r.Outlet == "" || r.Origin == "" || r.PublishedAt.IsZero() {
+				t.Errorf("%q: incomplete result %+v", q, r)
 			}
 		}
 	}
