@@ -188,7 +188,7 @@ func (a *Answerer) Answer(ctx context.Context, q Question) (ans Answer, err erro
 		asOf = a.opt.Now()
 	}
 
-	found, err := a.store.Search(ctx, retrievalQuery(q), SearchOptions{Limit: 24, AsOf: asOf})
+	found, err := a.store.Search(ctx, retrievalQuery(q), SearchOptions{Limit: answerPassages, AsOf: asOf})
 	if err != nil {
 		return Answer{}, err
 	}
