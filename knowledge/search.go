@@ -35,10 +35,11 @@ const MaxSearchLimit = 200
 // passage's score (it rewards long articles and cost 5 points of MRR), a
 // bonus for an article's first passage, a heavier title weight, fusing in
 // whole-article BM25 from a second index, adjacent-word phrase terms,
-// dropping question-focus words ("which country"), a bonus for passages
-// covering more of the question's words, pseudo-relevance feedback over the
-// candidates, and collapsing near-duplicate passages (which moved to the
-// answer pipeline, where it helps the reader).
+// dropping question-focus words ("which country"), counting the question's
+// names and numbers twice, a bonus for passages covering more of the
+// question's words, pseudo-relevance feedback over the candidates, and
+// collapsing near-duplicate passages (which moved to the answer pipeline,
+// where it helps the reader).
 const (
 	// titleWeight multiplies BM25 weights of terms found in the title
 	// column. The title is indexed with every passage of its article, so
