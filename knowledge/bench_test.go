@@ -192,3 +192,21 @@ func pct(ds []time.Duration, p int) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkChunk times cutting generated articles into passages, the work
+// import's reading goroutine does beside decoding.
+func BenchmarkChunk(b *testing.B) {
+	c := newSynthCorpus(3)
+	texts := make([]string, 300)
+	size := 0
+	for i := range texts {
+		texts[i] = c.article(i, c.articleWords()).Text
+		size += len(texts[i])
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		for _, t := range texts {
+			Chunk(t, DefaultPassageWords)
+		}
+	}
+}

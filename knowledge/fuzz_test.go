@@ -97,7 +97,13 @@ func FuzzSearchQuery(f *testing.F) {
 // the same passages again from the text as the store keeps it.
 // It also checks that Sentences splits a paragraph only at its spaces.
 func FuzzChunk(f *testing.F) {
+	// Every kind of space unicode.IsSpace knows, ASCII and not, and a byte
+	// that is not UTF-8: wordCount's table must agree with strings.Fields.
+	f.Add("Talks\tresumed\vin\fDoha\r\non\u00a0Monday\u0085after\u2003a\u3000pause \xff ended.", 3)
 	f.Fuzz(func(t *testing.T, text string, target int) {
+		if got, want := wordCount(text), len(strings.Fields(text)); got != want {
+			t.Fatalf("wordCount(%.80q) = %d, want %d as strings.Fields counts", text, got, want)
+		}
 		var passages []string
 		within(t, 10*time.Second, "Chunk", func() { passages = Chunk(text, target) })
 		for i, p := range passages {
