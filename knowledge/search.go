@@ -183,7 +183,9 @@ func (s *Store) candidates(ctx context.Context, match string, n int, withText bo
 			return nil, err
 		}
 		r.PublishedAt = parseTime(published)
-		r.URL, r.Origin = url.String, Origin(origin)
+		if withText {
+			r.URL, r.Origin = url.String, Origin(origin)
+		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
