@@ -153,13 +153,18 @@ func (s *Store) BareSearch(ctx context.Context, question string, limit int) ([]i
 }
 
 // candidates reads the top n passages by BM25 with what ranking needs: ids,
-// position and the article's date, from narrow covering indexes (migration
-// 0005) rather than the text-laden rows. Texts and the rest of the
-// metadata are read by fillResults for the few that survive ranking, or
-// here, withText, when all of them will: one statement instead of two took
-// a 50-passage search on one week of the development data from 1.90 to
-// 1.70 times the bare query, and on four weeks from 1.39 to 1.29 (the
-// fastest of eight benchmark runs of every question).
+// position and the article's date. The passages come from a narrow
+// covering index (migration 0005) rather than the text-laden rows; the
+// article fields from the citation cache (cite). Texts are read by
+// fillResults for the few that survive ranking, or here, withText, when all
+// of them will: one statement instead of two took a 50-passage search on
+// one week of the development data from 1.90 to 1.70 times the bare query,
+// and on four weeks from 1.39 to 1.29 (the fastest of eight benchmark runs
+// of every question).
+//
+// Only active articles' passages are in the index (setStatus keeps it so,
+// in the same transaction), so the hits need no check of the article's
+// status.
 func (s *Store) candidates(ctx context.Context, match string, n int, withText bool) ([]Result, error) {
 	query := candidatesQuery
 	if withText {
@@ -172,28 +177,25 @@ func (s *Store) candidates(ctx context.Context, match string, n int, withText bo
 	defer rows.Close()
 	var out []Result
 	var r Result
-	var published, url sql.NullString
-	var origin string
-	dest := []any{&r.PassageID, &r.ArticleID, &r.Seq, &published, &r.Score}
+	dest := []any{&r.PassageID, &r.ArticleID, &r.Seq, &r.Score}
 	if withText {
-		dest = append(dest, &r.Text, &url, &r.Title, &r.Outlet, &origin)
+		dest = append(dest, &r.Text)
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		r.PublishedAt = parseTime(published)
-		if withText {
-			r.URL, r.Origin = url.String, Origin(origin)
-		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, s.cite(ctx, out)
 }
 
-// The queries candidates runs: the full-text hits, then the passages and
-// their active articles, through the covering indexes or, with the texts,
-// through the rows themselves.
+// The queries candidates runs: the full-text hits, then their passages,
+// through the covering index or, with the texts, through the rows
+// themselves.
 const (
 	candidateHits = `
 		WITH hits AS (
@@ -202,21 +204,14 @@ const (
 			ORDER BY score LIMIT ?
 		)`
 	candidatesQuery = candidateHits + `
-		SELECT p.id, p.article_id, p.seq, a.published_at, -h.score
-		FROM hits h
-		JOIN passages p INDEXED BY passages_search ON p.id = h.id
-		JOIN articles a INDEXED BY articles_search ON a.id = p.article_id
-		WHERE a.status = 'active'`
+		SELECT p.id, p.article_id, p.seq, -h.score
+		FROM hits h JOIN passages p INDEXED BY passages_search ON p.id = h.id`
 	candidatesWithTextQuery = candidateHits + `
-		SELECT p.id, p.article_id, p.seq, a.published_at, -h.score,
-			p.body, a.url, a.title, a.outlet, a.origin
-		FROM hits h
-		JOIN passages p ON p.id = h.id
-		JOIN articles a ON a.id = p.article_id
-		WHERE a.status = 'active'`
+		SELECT p.id, p.article_id, p.seq, -h.score, p.body
+		FROM hits h JOIN passages p ON p.id = h.id`
 )
 
-// fillResults reads the passage text and article metadata of results.
+// fillResults reads the passage texts of res.
 func (s *Store) fillResults(ctx context.Context, res []Result) error {
 	if len(res) == 0 {
 		return nil
@@ -229,23 +224,18 @@ func (s *Store) fillResults(ctx context.Context, res []Result) error {
 	}
 	list, _ := json.Marshal(ids)
 	rows, err := s.reader.QueryContext(ctx, `
-		SELECT p.id, p.body, a.url, a.title, a.outlet, a.origin
-		FROM passages p JOIN articles a ON a.id = p.article_id
-		WHERE p.id IN (SELECT value FROM json_each(?))`, string(list))
+		SELECT id, body FROM passages WHERE id IN (SELECT value FROM json_each(?))`, string(list))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
-		var url sql.NullString
-		var r Result
-		var origin string
-		if err := rows.Scan(&id, &r.Text, &url, &r.Title, &r.Outlet, &origin); err != nil {
+		var text string
+		if err := rows.Scan(&id, &text); err != nil {
 			return err
 		}
-		dst := &res[at[id]]
-		dst.Text, dst.URL, dst.Title, dst.Outlet, dst.Origin = r.Text, url.String, r.Title, r.Outlet, Origin(origin)
+		res[at[id]].Text = text
 	}
 	return rows.Err()
 }

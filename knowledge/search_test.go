@@ -88,6 +88,65 @@ func TestSearchReadsTheSameResultsEitherWay(t *testing.T) {
 	}
 }
 
+// Search reads its results' article fields from a cache when it can. The
+// fields must be the article's, whether read cold, warm, or by another
+// Store on the same file; and an article removed by that other Store must
+// leave this one's results though its fields are still cached.
+func TestSearchCitesTheStoredArticle(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t)
+	seedTalks(t, s)
+	other, err := knowledge.Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	q := "Why was aid stopped from entering Gaza?"
+	var runs [][]knowledge.Result
+	for _, st := range []*knowledge.Store{s, s, other} {
+		for _, limit := range []int{3, 50} { // texts read after ranking, and with the candidates
+			res, err := st.Search(ctx, q, knowledge.SearchOptions{Limit: limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) < 2 {
+				t.Fatalf("limit %d: %d results, want several", limit, len(res))
+			}
+			runs = append(runs, res[:2])
+		}
+	}
+	for i, res := range runs {
+		if !reflect.DeepEqual(res, runs[0]) {
+			t.Errorf("search %d gave\n%+v\nbut the first gave\n%+v", i, res, runs[0])
+		}
+	}
+	for _, r := range runs[0] {
+		a, err := s.Get(ctx, r.ArticleID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []any{r.URL, r.Title, r.Outlet, r.PublishedAt, r.Origin}
+		want := []any{a.URL, a.Title, a.Outlet, a.PublishedAt, a.Origin}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("passage %d cites %v, but its article has %v", r.PassageID, got, want)
+		}
+	}
+
+	gone := runs[0][0].ArticleID
+	if _, err := other.Remove(ctx, gone, "mod:alice"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(ctx, q, knowledge.SearchOptions{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.ArticleID == gone {
+			t.Fatalf("article %d was removed by another store, but still found: %+v", gone, r)
+		}
+	}
+}
+
 func TestSearchAsOf(t *testing.T) {
 	ctx := context.Background()
 	s := mustOpen(t)

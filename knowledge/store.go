@@ -36,6 +36,8 @@ type Store struct {
 	embed  *embedState // nil: full-text search only
 	// passageWords is the size articles are cut to (Chunk's target).
 	passageWords int
+	// cites keeps search results' article fields (see cite).
+	cites citeCache
 }
 
 // Option configures a Store.
