@@ -49,7 +49,37 @@ type QARecord struct {
 	Date     string   `json:"question_date"`
 	Sentence string   `json:"question_sentence"`
 	Choices  []string `json:"choices"`
-	Answer   []string `json:"answer"`
+	Answer   Answers  `json:"answer"`
+}
+
+// Answers holds a question's right choices as the benchmark writes them, a
+// list of index strings (["2"]). It also reads a bare string or number, or
+// a list of numbers, so that a week written by another tool loads too.
+type Answers []string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (a *Answers) UnmarshalJSON(b []byte) error {
+	var list []json.RawMessage
+	if err := json.Unmarshal(b, &list); err != nil {
+		list = []json.RawMessage{b}
+	}
+	*a = (*a)[:0]
+	for _, raw := range list {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		switch v := v.(type) {
+		case string:
+			*a = append(*a, v)
+		case float64:
+			*a = append(*a, strconv.FormatFloat(v, 'f', -1, 64))
+		case nil:
+		default:
+			return fmt.Errorf("answer %s is not an index", raw)
+		}
+	}
+	return nil
 }
 
 // GCSRecord is one line of a week's YYYYMMDD_gcs.jsonl: the articles a

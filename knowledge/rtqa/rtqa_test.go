@@ -2,8 +2,12 @@ package rtqa
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"parley/knowledge"
@@ -41,6 +45,42 @@ func TestFoldAndCollapse(t *testing.T) {
 	}
 	if got := Collapse([]string{"a", "b", "a", "c", "b"}); len(got) != 3 || got[2] != "c" {
 		t.Errorf("Collapse = %q", got)
+	}
+}
+
+// A week written by another tool may give the right choice as a number, a
+// bare string or a list of numbers; each must load as the same question.
+func TestLoadReadsAnswersInEveryForm(t *testing.T) {
+	dir := t.TempDir()
+	var qa strings.Builder
+	var gcs strings.Builder
+	for i, answer := range []string{`["1"]`, `[1]`, `"1"`, `1`, `[1.0]`} {
+		id := "20260306_" + strconv.Itoa(i)
+		fmt.Fprintf(&qa, `{"question_id": %q, "question_date": "2026/03/06", "question_sentence": "Where did the envoys meet?", "choices": ["Oslo", "Doha"], "answer": %s}`+"\n", id, answer)
+		fmt.Fprintf(&gcs, `{"question_id": %q, "search_result": [{"url": "https://example.org/%d", "title": "Envoys meet", "text": "The envoys met in Doha.", "publish_date": "2026/03/05"}]}`+"\n", id, i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "20260306_qa.jsonl"), []byte(qa.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "20260306_gcs.jsonl"), []byte(gcs.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Questions) != 5 {
+		t.Fatalf("loaded %d questions, want 5", len(set.Questions))
+	}
+	for _, q := range set.Questions {
+		if q.Answer != "Doha" {
+			t.Errorf("question %s: answer %q, want Doha", q.ID, q.Answer)
+		}
+	}
+
+	var rec QARecord
+	if err := json.Unmarshal([]byte(`{"answer": {"index": 1}}`), &rec); err == nil {
+		t.Errorf("an answer that is an object loaded as %q, want an error", rec.Answer)
 	}
 }
 
