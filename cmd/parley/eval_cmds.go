@@ -225,31 +225,13 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	if rep.EmbedModel != "" {
 		fmt.Fprintf(a.stdout, "embedded with %s in %.1fs\n", rep.EmbedModel, rep.EmbedS)
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tHits@1\tHits@5\tHits@10\tMRR@10\tnDCG@10\tMRR ratio\t95% interval\tmedian ms\tp99 ms\t")
-	for _, r := range rep.Rows {
-		m := r.Metrics
-		if m.Questions == 0 {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t%.2f\t%.2f\t\n", r.Name, r.MedianMS, r.P99MS)
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%.2f\t%.2f\t\n",
-			r.Name, m.Hits1, m.Hits5, m.Hits10, m.MRR10, m.NDCG10, r.RatioMRR, interval(r), r.MedianMS, r.P99MS)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := printRankings(a.stdout, rep.Rows, true); err != nil {
 		return err
 	}
 	if len(rep.Strict) > 0 {
 		fmt.Fprintf(a.stdout, "\nthe same rankings judged strictly: an article counts only where the answer is near two of the question's words (%d questions):\n",
 			rep.Strict[0].Metrics.Questions)
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "\tHits@1\tHits@5\tHits@10\tMRR@10\tnDCG@10\tMRR ratio\t95% interval\t")
-		for _, r := range rep.Strict {
-			m := r.Metrics
-			fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t\n",
-				r.Name, m.Hits1, m.Hits5, m.Hits10, m.MRR10, m.NDCG10, r.RatioMRR, interval(r))
-		}
-		if err := tw.Flush(); err != nil {
+		if err := printRankings(a.stdout, rep.Strict, false); err != nil {
 			return err
 		}
 	}
@@ -265,6 +247,31 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		printMisses(a.stdout, rep.Misses)
 	}
 	return nil
+}
+
+// printRankings prints rows as a table of ranking figures, with each row's
+// latency when withLatency; a row with no questions is a latency-only row.
+func printRankings(w io.Writer, rows []evalRow, withLatency bool) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	header := "\tHits@1\tHits@5\tHits@10\tMRR@10\tnDCG@10\tMRR ratio\t95% interval\t"
+	if withLatency {
+		header += "median ms\tp99 ms\t"
+	}
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		m := r.Metrics
+		if m.Questions == 0 {
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t", r.Name)
+		} else {
+			fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t",
+				r.Name, m.Hits1, m.Hits5, m.Hits10, m.MRR10, m.NDCG10, r.RatioMRR, interval(r))
+		}
+		if withLatency {
+			fmt.Fprintf(tw, "%.2f\t%.2f\t", r.MedianMS, r.P99MS)
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
 }
 
 // printMisses prints the audit of --misses.
