@@ -7,8 +7,8 @@ import (
 )
 
 // DefaultPassageWords is the passage size the store cuts articles into. It
-// was chosen by measurement on the RealTime QA development weeks (see the
-// README's evaluation section): smaller passages dilute an article's evidence
+// was chosen by measurement on the RealTime QA development weeks (see
+// MEASUREMENTS.md): smaller passages dilute an article's evidence
 // across many rows, larger ones approach whole-article BM25 and lose the
 // precision that lets a cited passage stay short enough to quote. 220 is
 // a narrow peak there (MRR@10 0.760 with --as-of; 0.711-0.746 from 160 to

@@ -36,7 +36,7 @@ type citeCache struct {
 // rather than joining the articles table took a 50-passage search on the
 // smallest quarter of the development weeks (1,386 passages) from 1.34-1.38
 // to 1.21-1.27 times the bare query, and on all sixteen weeks from
-// 1.11-1.12 to 1.09-1.10 (see the README's "Small stores").
+// 1.11-1.12 to 1.09-1.10 (see "Small stores" in MEASUREMENTS.md).
 func (s *Store) cite(ctx context.Context, res []Result) error {
 	var missing []int64
 	s.cites.mu.RLock()

@@ -29,8 +29,8 @@ type SearchOptions struct {
 // MaxSearchLimit caps SearchOptions.Limit.
 const MaxSearchLimit = 200
 
-// Ranking settings, chosen on the RealTime QA development weeks (see the
-// README's evaluation section). Things tried there and left out because they
+// Ranking settings, chosen on the RealTime QA development weeks (see
+// MEASUREMENTS.md). Things tried there and left out because they
 // did not pay: summing an article's other matching passages into a
 // passage's score (it rewards long articles and cost 5 points of MRR), a
 // bonus for an article's first passage, a heavier title weight, fusing in
