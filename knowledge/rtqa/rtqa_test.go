@@ -1,6 +1,7 @@
 package rtqa
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,6 +82,45 @@ func TestLoadReadsAnswersInEveryForm(t *testing.T) {
 	var rec QARecord
 	if err := json.Unmarshal([]byte(`{"answer": {"index": 1}}`), &rec); err == nil {
 		t.Errorf("an answer that is an object loaded as %q, want an error", rec.Answer)
+	}
+}
+
+// The benchmark pools every article with text; one without a title must
+// still reach the store, or the reference would search an article Parley
+// never saw.
+func TestLoadKeepsArticlesWithoutTitles(t *testing.T) {
+	dir := t.TempDir()
+	qa := []QARecord{{ID: "20260306_0", Date: "2026/03/06", Sentence: "Where did the envoys meet?", Choices: []string{"Oslo", "Doha"}, Answer: Answers{"1"}}}
+	gcs := []GCSRecord{{ID: "20260306_0", Results: []SearchResult{
+		{URL: "https://example.org/untitled", Text: "Envoys from Washington met Hamas officials in Doha this week to discuss the hostages.", Published: "2026/03/05"},
+	}}}
+	if err := WriteWeek(dir, "20260306", qa, gcs); err != nil {
+		t.Fatal(err)
+	}
+	set, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := knowledge.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var buf bytes.Buffer
+	if err := set.WriteJSONL(&buf); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := store.Import(ctx, &buf, knowledge.ImportOptions{AddedBy: "eval"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Added != 1 {
+		t.Fatalf("import: %+v, want the untitled article added", sum)
+	}
+	res, err := store.Search(ctx, "envoys Doha", knowledge.SearchOptions{})
+	if err != nil || len(res) != 1 || !strings.HasPrefix(res[0].Title, "Envoys from Washington met") {
+		t.Errorf("search found %+v, %v; want the article, titled by its opening words", res, err)
 	}
 }
 
