@@ -186,3 +186,33 @@ func TestBotEmbedsInTheBackground(t *testing.T) {
 		t.Errorf("log:\n%s", logs)
 	}
 }
+
+// An article the store refuses is one only the reference can find: eval
+// rtqa must say so rather than report figures over a smaller pool.
+func TestEvalRTQAWarnsOfArticlesNotImported(t *testing.T) {
+	dir := t.TempDir()
+	qa := []rtqa.QARecord{
+		{ID: "q1", Date: "2026/03/06", Sentence: "Where did the envoys meet this week?", Choices: []string{"Doha", "Oslo"}, Answer: []string{"0"}},
+	}
+	gcs := []rtqa.GCSRecord{{ID: "q1", Results: []rtqa.SearchResult{
+		{URL: "https://news.example/envoys", Title: "Envoys meet", Text: "The envoys met in Doha on Tuesday.", Published: "2026/03/04"},
+		{URL: "ftp://news.example/envoys.txt", Title: "Envoys, again", Text: "Doha hosted the envoys again.", Published: "2026/03/05"},
+	}}}
+	if err := rtqa.WriteWeek(dir, "20260306", qa, gcs); err != nil {
+		t.Fatal(err)
+	}
+	r := newCLI(t).run("", "eval", "rtqa", "--json", dir)
+	if r.code != 0 {
+		t.Fatalf("eval: exit %d, stderr %s", r.code, r.stderr)
+	}
+	var rep evalReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("eval --json: %v\n%s", err, r.stdout)
+	}
+	if rep.Articles != 1 || rep.NotImported != 1 {
+		t.Errorf("articles: %d imported, %d not; want 1 and 1", rep.Articles, rep.NotImported)
+	}
+	if !strings.Contains(r.stderr, "1 of 2 articles were not imported") {
+		t.Errorf("stderr does not warn of the article left out: %q", r.stderr)
+	}
+}

@@ -43,8 +43,10 @@ type evalReport struct {
 	ImportOverBare float64 `json:"import_over_bare_throughput"`
 	// PeakRSSMB is this process's peak resident memory at the end: the
 	// import, every search and the reference together.
-	PeakRSSMB float64   `json:"peak_rss_mb"`
-	Rows      []evalRow `json:"rows"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// NotImported counts the articles the import skipped as bad lines.
+	NotImported int       `json:"articles_not_imported"`
+	Rows        []evalRow `json:"rows"`
 	// SearchOverBare is Parley's median full-text search latency over the
 	// bare FTS5 query's, on the same store, the two interleaved over
 	// three passes (Set.Latency).
@@ -133,11 +135,22 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	start := time.Now()
-	sum, err := store.Import(ctx, &jsonl, knowledge.ImportOptions{AddedBy: "eval"})
+	var dropped []string // why articles were not imported
+	sum, err := store.Import(ctx, &jsonl, knowledge.ImportOptions{AddedBy: "eval", Report: func(is knowledge.LineIssue) {
+		if is.Fatal {
+			dropped = append(dropped, is.Message)
+		}
+	}})
 	if err != nil {
 		return err
 	}
-	rep := evalReport{Dir: pos[0], Weeks: set.Weeks, Articles: sum.Added, Passages: sum.Passages, ImportS: time.Since(start).Seconds()}
+	rep := evalReport{Dir: pos[0], Weeks: set.Weeks, Articles: sum.Added, Passages: sum.Passages, ImportS: time.Since(start).Seconds(), NotImported: sum.Skipped}
+	if len(dropped) > 0 {
+		// The reference searches every article; one Parley could not
+		// store is one it can never find, and the figures should say so.
+		fmt.Fprintf(a.stderr, "warning: %d of %d articles were not imported, so only the reference can find them (the first: %s)\n",
+			len(dropped), len(set.Articles), dropped[0])
+	}
 	if dense {
 		fmt.Fprintf(a.stderr, "embedding %d passages with %s...\n", sum.Passages, emb.Model)
 		start := time.Now()
