@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -50,38 +48,17 @@ func TestFoldAndCollapse(t *testing.T) {
 }
 
 // A week written by another tool may give the right choice as a number, a
-// bare string or a list of numbers; each must load as the same question.
-func TestLoadReadsAnswersInEveryForm(t *testing.T) {
-	dir := t.TempDir()
-	var qa strings.Builder
-	var gcs strings.Builder
-	for i, answer := range []string{`["1"]`, `[1]`, `"1"`, `1`, `[1.0]`} {
-		id := "20260306_" + strconv.Itoa(i)
-		fmt.Fprintf(&qa, `{"question_id": %q, "question_date": "2026/03/06", "question_sentence": "Where did the envoys meet?", "choices": ["Oslo", "Doha"], "answer": %s}`+"\n", id, answer)
-		fmt.Fprintf(&gcs, `{"question_id": %q, "search_result": [{"url": "https://example.org/%d", "title": "Envoys meet", "text": "The envoys met in Doha.", "publish_date": "2026/03/05"}]}`+"\n", id, i)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "20260306_qa.jsonl"), []byte(qa.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "20260306_gcs.jsonl"), []byte(gcs.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	set, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(set.Questions) != 5 {
-		t.Fatalf("loaded %d questions, want 5", len(set.Questions))
-	}
-	for _, q := range set.Questions {
-		if q.Answer != "Doha" {
-			t.Errorf("question %s: answer %q, want Doha", q.ID, q.Answer)
+// bare string or a list of numbers; each must read as the same index.
+func TestAnswersReadsEveryForm(t *testing.T) {
+	for _, form := range []string{`["1"]`, `[1]`, `"1"`, `1`, `[1.0]`} {
+		var a Answers
+		if err := json.Unmarshal([]byte(form), &a); err != nil || len(a) != 1 || a[0] != "1" {
+			t.Errorf("%s read as %q, %v; want [\"1\"]", form, a, err)
 		}
 	}
-
-	var rec QARecord
-	if err := json.Unmarshal([]byte(`{"answer": {"index": 1}}`), &rec); err == nil {
-		t.Errorf("an answer that is an object loaded as %q, want an error", rec.Answer)
+	var a Answers
+	if err := json.Unmarshal([]byte(`{"index": 1}`), &a); err == nil {
+		t.Errorf("an answer that is an object read as %q, want an error", a)
 	}
 }
 
