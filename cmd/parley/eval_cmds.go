@@ -135,21 +135,21 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	start := time.Now()
-	var dropped []string // why articles were not imported
+	var firstDrop string // why the first article left out was
 	sum, err := store.Import(ctx, &jsonl, knowledge.ImportOptions{AddedBy: "eval", Report: func(is knowledge.LineIssue) {
-		if is.Fatal {
-			dropped = append(dropped, is.Message)
+		if is.Fatal && firstDrop == "" {
+			firstDrop = is.Message
 		}
 	}})
 	if err != nil {
 		return err
 	}
 	rep := evalReport{Dir: pos[0], Weeks: set.Weeks, Articles: sum.Added, Passages: sum.Passages, ImportS: time.Since(start).Seconds(), NotImported: sum.Skipped}
-	if len(dropped) > 0 {
+	if sum.Skipped > 0 {
 		// The reference searches every article; one Parley could not
 		// store is one it can never find, and the figures should say so.
 		fmt.Fprintf(a.stderr, "warning: %d of %d articles were not imported, so only the reference can find them (the first: %s)\n",
-			len(dropped), len(set.Articles), dropped[0])
+			sum.Skipped, len(set.Articles), firstDrop)
 	}
 	if dense {
 		fmt.Fprintf(a.stderr, "embedding %d passages with %s...\n", sum.Passages, emb.Model)
