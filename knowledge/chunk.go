@@ -11,9 +11,11 @@ import (
 // MEASUREMENTS.md): smaller passages dilute an article's evidence
 // across many rows, larger ones approach whole-article BM25 and lose the
 // precision that lets a cited passage stay short enough to quote. 220 is
-// a narrow peak there (MRR@10 0.760 with --as-of; 0.711-0.746 from 160 to
-// 300 words, 0.735 on average), so expect the average, not the peak, on
-// other data.
+// a narrow peak there (MRR@10 0.764 with --as-of; 0.715-0.747 at the other
+// sizes from 160 to 300 words, 0.738 on average), so expect the average,
+// not the peak, on other data. From 380 words up, Hits@10 is higher (0.956
+// to 0.965 against 0.929) and MRR lower (see the README's "Hits@10 and
+// passage size").
 const DefaultPassageWords = 220
 
 // maxChunkTarget caps Chunk's target so that its size arithmetic cannot
