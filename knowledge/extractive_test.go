@@ -77,3 +77,44 @@ func TestExtractiveHowManyNeedsAQuantity(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractiveMatchesNumberForms: "phase two", "the second phase" and
+// "phase 2" are the same phase to a reader, and to the sentence picker.
+func TestExtractiveMatchesNumberForms(t *testing.T) {
+	sources := []Result{
+		{ArticleID: 1, Title: "Envoys meet in Doha", Text: "The two delegations met for three hours in Doha on Monday. " +
+			"Both sides described the meeting as constructive."},
+		{ArticleID: 2, Title: "Where the ceasefire stands", Text: "The second phase would see a permanent end to the fighting and a full withdrawal. " +
+			"Talks on it were due to start in February."},
+	}
+	for q, want := range map[string]string{
+		"What is phase two?":               "The second phase",
+		"What happens in phase 2?":         "The second phase",
+		"What does the 2nd phase bring?":   "The second phase",
+		"How long did the delegates meet?": "three hours",
+	} {
+		ans := extractiveAnswer(q, sources)
+		if ans.Refusal || !strings.HasPrefix(ans.Text, want) && !strings.Contains(ans.Text, want) {
+			t.Errorf("%q:\n got %q\nwant an answer with %q", q, ans.Text, want)
+		}
+	}
+}
+
+// TestExtractiveMatchesRelatedForms: the stemmer keeps "threaten" and
+// "threats" apart; the picker counts one as a related form of the other,
+// so the question is answered rather than refused.
+func TestExtractiveMatchesRelatedForms(t *testing.T) {
+	sources := []Result{
+		{ArticleID: 1, Title: "An analyst on the talks", Text: "Trump's threats against Hamas are a way of pressing it for concessions, the analyst said. " +
+			"Trump met his advisers on Tuesday. Trump spoke to reporters at the White House."},
+	}
+	ans := extractiveAnswer("What did Trump threaten?", sources)
+	if ans.Refusal || !strings.HasPrefix(ans.Text, "Trump's threats") {
+		t.Errorf("got %q (refusal %v), want the sentence on Trump's threats first", ans.Text, ans.Refusal)
+	}
+	// A shared beginning shorter than minRelatedPrefix is not kinship:
+	// "party" is not a form of "part".
+	if got := relatedForms([]string{"part"}, []candidate{{stems: stemSet([]string{"party"})}}); len(got) != 0 {
+		t.Errorf("relatedForms(part, party) = %v, want none", got)
+	}
+}
