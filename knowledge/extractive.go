@@ -106,9 +106,8 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		return refusal(question, nil)
 	}
 
-	// Inverse document frequency over the candidate sentences: a question
-	// word found in every sentence ("Hamas" in a store about Hamas) tells
-	// little; a rare one ("Doha") tells a lot.
+	// holds says how much of the question's stem t a sentence has: all of
+	// it, or relatedShare for a related form.
 	related := relatedForms(qlist, cands)
 	holds := func(c *candidate, t string) float64 {
 		switch {
@@ -119,6 +118,9 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		}
 		return 0
 	}
+	// Inverse document frequency over the candidate sentences: a question
+	// word found in every sentence ("Hamas" in a store about Hamas) tells
+	// little; a rare one ("Doha") tells a lot.
 	df := make(map[string]int)
 	for _, c := range cands {
 		for _, t := range qlist {
@@ -417,7 +419,9 @@ func stem(w string) string {
 
 // numberForms maps "two", "2", "second" and "2nd" to "#2", and so on from
 // one to ten. No stem starts with "#", since words hold only letters and
-// digits.
+// digits. "One" the pronoun and "second" the unit of time match too; a
+// number is rarely a question's only rare word, and their frequency
+// among the sources keeps their weight low.
 var numberForms = func() map[string]string {
 	m := make(map[string]string)
 	for i, forms := range [][]string{
