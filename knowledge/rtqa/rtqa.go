@@ -46,7 +46,7 @@ type Set struct {
 // choices and the index of the right one.
 type QARecord struct {
 	ID       string   `json:"question_id"`
-	Date     string   `json:"question_date"`
+	Date     Date     `json:"question_date"`
 	Sentence string   `json:"question_sentence"`
 	Choices  []string `json:"choices"`
 	Answer   Answers  `json:"answer"`
@@ -82,6 +82,32 @@ func (a *Answers) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Date holds a date as the benchmark writes it, a string ("2026/03/06"). It
+// also reads a number as Unix time (in seconds, or milliseconds when too
+// large for seconds), and reads null or any other value as no date, since a
+// date the loader cannot read should leave an article undated rather than
+// stop the evaluation.
+type Date string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*d = ""
+	switch v := v.(type) {
+	case string:
+		*d = Date(v)
+	case float64:
+		if v > 1e11 {
+			v /= 1000
+		}
+		*d = Date(time.Unix(int64(v), 0).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // GCSRecord is one line of a week's YYYYMMDD_gcs.jsonl: the articles a
 // search engine returned for a question.
 type GCSRecord struct {
@@ -95,7 +121,7 @@ type SearchResult struct {
 	Title     string `json:"title"`
 	Text      string `json:"text"`
 	Authors   any    `json:"authors"`
-	Published string `json:"publish_date"`
+	Published Date   `json:"publish_date"`
 }
 
 // WriteWeek writes a week in the format Load reads, as
@@ -181,13 +207,13 @@ func Load(dir string) (*Set, error) {
 				}
 				set.Articles = append(set.Articles, knowledge.ImportRecord{
 					URL: r.URL, Title: title, Text: r.Text,
-					PublishedAt: strings.ReplaceAll(r.Published, "/", "-"),
+					PublishedAt: strings.ReplaceAll(string(r.Published), "/", "-"),
 					Author:      authors(r.Authors),
 				})
 			}
 		}
 		for _, qa := range qas {
-			q, ok := judge(qa, results[qa.ID])
+			q, ok := judge(qa, results[qa.ID], week)
 			if ok {
 				set.Questions = append(set.Questions, q)
 			}
@@ -198,7 +224,11 @@ func Load(dir string) (*Set, error) {
 	return set, nil
 }
 
-func judge(qa QARecord, g GCSRecord) (Question, bool) {
+// judge turns a question record into a Question with its relevant
+// articles among g, or reports false when it has none or no readable
+// answer. A question with no readable date is taken as asked on its week's
+// date, the file name's YYYYMMDD.
+func judge(qa QARecord, g GCSRecord, week string) (Question, bool) {
 	if len(qa.Answer) == 0 {
 		return Question{}, false
 	}
@@ -207,7 +237,10 @@ func judge(qa QARecord, g GCSRecord) (Question, bool) {
 		return Question{}, false
 	}
 	// Most weeks write 2026-01-08, some 2026/04/24.
-	date, _ := knowledge.ParseDate(qa.Date)
+	date, err := knowledge.ParseDate(string(qa.Date))
+	if err != nil || date.IsZero() {
+		date, _ = time.Parse("20060102", week)
+	}
 	q := Question{ID: qa.ID, Date: date, Sentence: qa.Sentence, Answer: qa.Choices[idx], Relevant: map[string]bool{}}
 	want := Fold(q.Answer)
 	if want == "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +60,55 @@ func TestAnswersReadsEveryForm(t *testing.T) {
 	var a Answers
 	if err := json.Unmarshal([]byte(`{"index": 1}`), &a); err == nil {
 		t.Errorf("an answer that is an object read as %q, want an error", a)
+	}
+}
+
+func TestDateReadsEveryForm(t *testing.T) {
+	for form, want := range map[string]Date{
+		`"2026/03/05"`:   "2026/03/05",
+		`1772668800`:     "2026-03-05T00:00:00Z",
+		`1772668800000`:  "2026-03-05T00:00:00Z",
+		`null`:           "",
+		`{"day": 5}`:     "",
+		`["2026/03/05"]`: "",
+		`true`:           "",
+	} {
+		var d Date
+		if err := json.Unmarshal([]byte(form), &d); err != nil || d != want {
+			t.Errorf("%s read as %q, %v; want %q", form, d, err, want)
+		}
+	}
+}
+
+// A question whose date is missing or unreadable is taken as asked on its
+// week's date, so that searching as of the question date still means
+// something.
+func TestLoadDatesUndatedQuestionsByTheirWeek(t *testing.T) {
+	dir := t.TempDir()
+	var qa []QARecord
+	var gcs []GCSRecord
+	for i, date := range []Date{"", "early March", "2026/03/04"} {
+		id := fmt.Sprintf("20260306_%d", i)
+		qa = append(qa, QARecord{ID: id, Date: date, Sentence: "Where did the envoys meet?", Choices: []string{"Oslo", "Doha"}, Answer: Answers{"1"}})
+		gcs = append(gcs, GCSRecord{ID: id, Results: []SearchResult{
+			{URL: fmt.Sprintf("https://example.org/%d", i), Title: "Envoys meet", Text: "The envoys met in Doha.", Published: "2026/03/03"},
+		}})
+	}
+	if err := WriteWeek(dir, "20260306", qa, gcs); err != nil {
+		t.Fatal(err)
+	}
+	set, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2026-03-06", "2026-03-06", "2026-03-04"}
+	if len(set.Questions) != len(want) {
+		t.Fatalf("loaded %d questions, want %d", len(set.Questions), len(want))
+	}
+	for i, q := range set.Questions {
+		if got := q.Date.Format("2006-01-02"); got != want[i] {
+			t.Errorf("question %d (date %q) asked on %s, want %s", i, qa[i].Date, got, want[i])
+		}
 	}
 }
 
