@@ -91,11 +91,11 @@ func TestExtractiveMatchesNumberForms(t *testing.T) {
 		"What is phase two?":               "The second phase",
 		"What happens in phase 2?":         "The second phase",
 		"What does the 2nd phase bring?":   "The second phase",
-		"How long did the delegates meet?": "three hours",
+		"How long did the delegates meet?": "The two delegations met for three hours",
 	} {
 		ans := extractiveAnswer(q, sources)
-		if ans.Refusal || !strings.HasPrefix(ans.Text, want) && !strings.Contains(ans.Text, want) {
-			t.Errorf("%q:\n got %q\nwant an answer with %q", q, ans.Text, want)
+		if ans.Refusal || !strings.HasPrefix(ans.Text, want) {
+			t.Errorf("%q:\n got %q\nwant an answer that starts %q", q, ans.Text, want)
 		}
 	}
 }
