@@ -79,11 +79,12 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		return usageErr("want 'parley eval rtqa DIR' or 'parley eval rgb FILE'")
 	}
 	fs := a.newFlags("eval rtqa", "[--json] [--limit N] [--passage-words N] [--misses] DIR",
-		"Load the RealTime QA weeks in DIR (YYYYMMDD_qa.jsonl with YYYYMMDD_gcs.jsonl) into a fresh\n"+
-			"temporary store through the normal import, ask every question through the normal search,\n"+
-			"and print Hits@1/5/10, MRR@10 and nDCG@10 with and without --as-of the question date,\n"+
-			"beside a plain SQLite FTS5 BM25 reference over whole articles computed in the same run,\n"+
-			"and the ratio of MRR@10 to the reference's with a 95% bootstrap interval over questions.\n"+
+		"Load the RealTime QA weeks in DIR and the folders below it (YYYYMMDD_qa.jsonl, each with\n"+
+			"YYYYMMDD_gcs.jsonl beside it) into a fresh temporary store through the normal import, ask\n"+
+			"every question through the normal search, and print Hits@1/5/10, MRR@10 and nDCG@10 with\n"+
+			"and without --as-of the question date, beside a plain SQLite FTS5 BM25 reference over\n"+
+			"whole articles computed in the same run, and the ratio of MRR@10 to the reference's with a\n"+
+			"95% bootstrap interval over questions.\n"+
 			"The same rankings are scored again judged strictly, counting an article only where the\n"+
 			"answer appears near the question's words, not anywhere in passing.\n"+
 			"With an embedding model configured (PARLEY_EMBED_MODEL), the store is embedded too and\n"+

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -144,23 +145,21 @@ func WriteWeek(dir, week string, qa []QARecord, gcs []GCSRecord) error {
 	return write("_gcs.jsonl", len(gcs), func(i int) any { return gcs[i] })
 }
 
-// Load reads every week in dir: files named YYYYMMDD_qa.jsonl with a
-// matching YYYYMMDD_gcs.jsonl. Questions with no relevant article are left
-// out, as the benchmark's evaluation does.
+// Load reads every week in dir and the folders below it: files named
+// YYYYMMDD_qa.jsonl, each with a matching YYYYMMDD_gcs.jsonl beside it,
+// taken in date order wherever they sit, so that held-out weeks kept one
+// folder a week load as they would side by side. Questions with no
+// relevant article are left out, as the benchmark's evaluation does.
 func Load(dir string) (*Set, error) {
-	qaFiles, err := filepath.Glob(filepath.Join(dir, "*_qa.jsonl"))
+	qaFiles, err := weekFiles(dir)
 	if err != nil {
 		return nil, err
-	}
-	sort.Strings(qaFiles)
-	if len(qaFiles) == 0 {
-		return nil, fmt.Errorf("no *_qa.jsonl files in %s", dir)
 	}
 	set := &Set{}
 	seen := make(map[string]bool)
 	for _, qf := range qaFiles {
 		week := strings.TrimSuffix(filepath.Base(qf), "_qa.jsonl")
-		gf := filepath.Join(dir, week+"_gcs.jsonl")
+		gf := filepath.Join(filepath.Dir(qf), week+"_gcs.jsonl")
 		var qas []QARecord
 		if err := readJSONL(qf, func(b []byte) error {
 			var q QARecord
@@ -264,6 +263,35 @@ func Fold(s string) string {
 		return unicode.IsPunct(r) || unicode.IsSpace(r) || unicode.IsSymbol(r)
 	})
 	return strings.Join(f, " ")
+}
+
+// weekFiles returns the YYYYMMDD_qa.jsonl files in dir and below it,
+// ordered by week and then by path.
+func weekFiles(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), "_qa.jsonl") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no *_qa.jsonl files in %s or below it", dir)
+	}
+	sort.Slice(files, func(i, j int) bool {
+		wi, wj := filepath.Base(files[i]), filepath.Base(files[j])
+		if wi != wj {
+			return wi < wj
+		}
+		return files[i] < files[j]
+	})
+	return files, nil
 }
 
 func authors(v any) string {

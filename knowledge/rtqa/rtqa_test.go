@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -202,5 +204,39 @@ func TestDevelopmentWeeks(t *testing.T) {
 		if got.MRR10 < floor*ref.MRR10 {
 			t.Errorf("as-of %v: MRR@10 %.3f is below %.2f times the reference %.3f", asOf, got.MRR10, floor, ref.MRR10)
 		}
+	}
+}
+
+// Held-out weeks may come one folder a week: Load finds them below the
+// folder it is given and takes them in date order, each with the search
+// results beside it.
+func TestLoadFindsWeeksInFolders(t *testing.T) {
+	dir := t.TempDir()
+	for i, week := range []string{"20260313", "20260306"} {
+		sub := filepath.Join(dir, "week-"+strconv.Itoa(i))
+		if err := os.Mkdir(sub, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		id := week + "_0"
+		qa := []QARecord{{ID: id, Date: Date(week[:4] + "/" + week[4:6] + "/" + week[6:]), Sentence: "Where did the envoys meet?", Choices: []string{"Oslo", "Doha"}, Answer: Answers{"1"}}}
+		gcs := []GCSRecord{{ID: id, Results: []SearchResult{
+			{URL: "https://example.org/" + week, Title: "Envoys meet", Text: "The envoys met in Doha.", Published: "2026/03/03"},
+		}}}
+		if err := WriteWeek(sub, week, qa, gcs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"20260306", "20260313"}; !slices.Equal(set.Weeks, want) {
+		t.Errorf("weeks %v, want %v", set.Weeks, want)
+	}
+	if len(set.Questions) != 2 || len(set.Articles) != 2 {
+		t.Errorf("loaded %d questions and %d articles, want 2 and 2", len(set.Questions), len(set.Articles))
+	}
+	if _, err := Load(filepath.Join(dir, "absent")); err == nil {
+		t.Error("Load of a missing folder succeeded")
 	}
 }
