@@ -40,6 +40,12 @@ type Embedding struct {
 	// Batch is how many passages go in one request to the endpoint; 0
 	// means 64.
 	Batch int
+	// Weight is the similarity order's share in the fusion, against the
+	// full-text order's 1; 0 means 1, the usual reciprocal rank fusion. A
+	// general-purpose model not trained for search can do worse than full
+	// text alone (see MEASUREMENTS.md): measure it with `parley eval rtqa`
+	// and lower its weight.
+	Weight float64
 }
 
 // WithEmbedding turns on dense reranking with e (see Embedding).
@@ -53,6 +59,9 @@ func WithEmbedding(e Embedding) Option {
 		}
 		if e.Batch <= 0 {
 			e.Batch = 64
+		}
+		if e.Weight <= 0 {
+			e.Weight = 1
 		}
 		s.embed = &embedState{Embedding: e, kick: make(chan struct{}, 1), cache: make(map[string][]float32)}
 	}
@@ -308,7 +317,8 @@ func (s *Store) kickEmbedder() {
 }
 
 // rerank fuses the full-text order of cands (already date-weighted and
-// sorted) with their similarity to the question, by reciprocal rank. The
+// sorted) with their similarity to the question, by reciprocal rank, the
+// similarity order counting Embedding.Weight times as much. The
 // similarity is date-weighted by the same prior, so that a close match
 // from years ago does not beat this week's news on similarity alone.
 // Candidates without a vector keep only their full-text share. On any
@@ -345,7 +355,7 @@ func (s *Store) rerank(ctx context.Context, question string, cands []Result, wei
 		fused[r] = 1 / float64(rrfK+r+1)
 	}
 	for r, sm := range sims {
-		fused[sm.i] += 1 / float64(rrfK+r+1)
+		fused[sm.i] += s.embed.Weight / float64(rrfK+r+1)
 	}
 	for i := range cands {
 		cands[i].Score = fused[i]

@@ -162,6 +162,52 @@ func TestEmbeddingsRerankByReciprocalRank(t *testing.T) {
 	}
 }
 
+// Embedding.Weight sets the similarity order's share in the fusion: below
+// 1 full text's order can hold against it, above 1 it takes over.
+func TestEmbeddingsWeightSetsTheSimilarityShare(t *testing.T) {
+	ctx := t.Context()
+	srv := llmtest.New(t)
+	m := &markerVectors{vecs: map[string][]float32{}}
+	srv.Embed = m.embed
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s := openEmbedding(t, path, srv, knowledge.Embedding{Model: "fake-embed"})
+	ids := addThree(t, s)
+	const q = "Where are the ceasefire talks?"
+	lexical, err := s.Search(ctx, q, knowledge.SearchOptions{FullTextOnly: true})
+	if err != nil || len(lexical) != 3 {
+		t.Fatalf("full-text search: %v, %d results", err, len(lexical))
+	}
+	order := markers(lexical, ids)
+	// Similarity ranks full text's second first, its third second and its
+	// first last.
+	m.set(order[1], 1, 0, 0)
+	m.set(order[2], 0.6, 0.8, 0)
+	m.set(order[0], 0, 1, 0)
+	m.set("ceasefire talks?", 1, 0, 0)
+	if _, err := s.EmbedPending(ctx, nil); err != nil {
+		t.Fatalf("EmbedPending: %v", err)
+	}
+	for _, c := range []struct {
+		weight float64
+		want   []string
+	}{
+		// 1/61 + 0.5/63 beats 1/62 + 0.5/61: full text's order stands.
+		{0.5, order},
+		{0, []string{order[1], order[0], order[2]}}, // the default, 1
+		// 1/63 + 3/62 beats 1/61 + 3/63: similarity's order wins.
+		{3, []string{order[1], order[2], order[0]}},
+	} {
+		ws := openEmbedding(t, path, srv, knowledge.Embedding{Model: "fake-embed", Weight: c.weight})
+		got, err := ws.Search(ctx, q, knowledge.SearchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := markers(got, ids); strings.Join(g, " ") != strings.Join(c.want, " ") {
+			t.Errorf("weight %g: got %v, want %v (full text %v)", c.weight, g, c.want, order)
+		}
+	}
+}
+
 func TestEmbeddingsFailureFallsBackToFullText(t *testing.T) {
 	ctx := t.Context()
 	srv := llmtest.New(t)

@@ -3,12 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"parley/knowledge"
 	"parley/knowledge/llm"
 )
+
+// maxEmbedWeight bounds PARLEY_EMBED_WEIGHT: past it, full text's order
+// no longer matters and a typo such as 50 for 0.5 would go unnoticed.
+const maxEmbedWeight = 10
 
 // readEmbedding reads the optional embedding configuration. Embeddings are
 // on only when PARLEY_EMBED_MODEL names a model; the endpoint is
@@ -36,12 +41,19 @@ func (a *app) readEmbedding() (e knowledge.Embedding, ok bool, err error) {
 	if base != "" && !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
 		return e, false, fmt.Errorf("%s=%q: want an http:// or https:// URL", baseVar, base)
 	}
+	weight := 1.0
+	if w := strings.TrimSpace(a.getenv("PARLEY_EMBED_WEIGHT")); w != "" {
+		if weight, err = strconv.ParseFloat(w, 64); err != nil || !(weight > 0 && weight <= maxEmbedWeight) {
+			return e, false, fmt.Errorf("PARLEY_EMBED_WEIGHT=%q: want a number above 0 and at most %g (1 is the default)", w, float64(maxEmbedWeight))
+		}
+	}
 	client := llm.New(llm.Config{BaseURL: base, APIKey: key, EmbedModel: model, Timeout: time.Minute})
 	return knowledge.Embedding{
 		Embedder:       client,
 		Model:          model,
 		QueryPrefix:    a.getenv("PARLEY_EMBED_QUERY_PREFIX"),
 		DocumentPrefix: a.getenv("PARLEY_EMBED_DOC_PREFIX"),
+		Weight:         weight,
 	}, true, nil
 }
 

@@ -29,6 +29,20 @@ func TestEmbedConfiguration(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "PARLEY_EMBED_BASE_URL=") {
 		t.Errorf("a URL without a scheme: exit %d, stderr %q", r.code, r.stderr)
 	}
+	c.env["PARLEY_EMBED_BASE_URL"] = "http://127.0.0.1:1/v1"
+	for _, w := range []string{"half", "0", "-1", "50", "NaN"} {
+		c.env["PARLEY_EMBED_WEIGHT"] = w
+		r = c.run("", "search", "Doha")
+		if r.code != 1 || !strings.Contains(r.stderr, "PARLEY_EMBED_WEIGHT=") {
+			t.Errorf("PARLEY_EMBED_WEIGHT=%s: exit %d, stderr %q; want the variable named", w, r.code, r.stderr)
+		}
+	}
+	// A good weight is taken; the endpoint being down only costs the
+	// search its reranking.
+	c.env["PARLEY_EMBED_WEIGHT"] = "0.25"
+	if r = c.run("", "search", "Doha"); r.code != 0 {
+		t.Errorf("PARLEY_EMBED_WEIGHT=0.25: exit %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 func TestEmbedCommandsEndToEnd(t *testing.T) {
