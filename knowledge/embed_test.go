@@ -84,28 +84,44 @@ func markers(res []knowledge.Result, ids map[int64]string) []string {
 	return out
 }
 
-func TestEmbeddingsRerankByReciprocalRank(t *testing.T) {
-	ctx := t.Context()
-	srv := llmtest.New(t)
-	m := &markerVectors{vecs: map[string][]float32{}}
-	srv.Embed = m.embed
-	s := openEmbedding(t, filepath.Join(t.TempDir(), "parley.db"), srv, knowledge.Embedding{Model: "fake-embed"})
-	ids := addThree(t, s)
+// rerankQuestion is the question the reranking tests ask of addThree's
+// articles.
+const rerankQuestion = "Where are the ceasefire talks?"
 
-	const q = "Where are the ceasefire talks?"
-	lexical, err := s.Search(ctx, q, knowledge.SearchOptions{FullTextOnly: true})
+// rerankFixture is a store at path with addThree's articles, not yet
+// embedded, whose model finds full text's second result for rerankQuestion
+// closest to it, its third next, and its first farthest.
+type rerankFixture struct {
+	srv   *llmtest.Server
+	path  string
+	store *knowledge.Store
+	ids   map[int64]string
+	order []string // the markers in full-text order
+}
+
+func newRerankFixture(t *testing.T) rerankFixture {
+	t.Helper()
+	f := rerankFixture{srv: llmtest.New(t), path: filepath.Join(t.TempDir(), "parley.db")}
+	m := &markerVectors{vecs: map[string][]float32{}}
+	f.srv.Embed = m.embed
+	f.store = openEmbedding(t, f.path, f.srv, knowledge.Embedding{Model: "fake-embed"})
+	f.ids = addThree(t, f.store)
+	lexical, err := f.store.Search(t.Context(), rerankQuestion, knowledge.SearchOptions{FullTextOnly: true})
 	if err != nil || len(lexical) != 3 {
 		t.Fatalf("full-text search: %v, %d results", err, len(lexical))
 	}
-	order := markers(lexical, ids)
-
-	// The model finds full text's second result closest to the question,
-	// its third next, and its first farthest. Reciprocal rank fusion must
-	// then put the second first: 1/62+1/61 beats 1/61+1/63.
-	m.set(order[1], 1, 0, 0)
-	m.set(order[2], 0.6, 0.8, 0)
-	m.set(order[0], 0, 1, 0)
+	f.order = markers(lexical, f.ids)
+	m.set(f.order[1], 1, 0, 0)
+	m.set(f.order[2], 0.6, 0.8, 0)
+	m.set(f.order[0], 0, 1, 0)
 	m.set("ceasefire talks?", 1, 0, 0) // the question
+	return f
+}
+
+func TestEmbeddingsRerankByReciprocalRank(t *testing.T) {
+	ctx := t.Context()
+	f := newRerankFixture(t)
+	srv, s, ids, order, q := f.srv, f.store, f.ids, f.order, rerankQuestion
 
 	// Before any vectors exist, search is full text alone.
 	before, err := s.Search(ctx, q, knowledge.SearchOptions{})
@@ -127,6 +143,8 @@ func TestEmbeddingsRerankByReciprocalRank(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Reciprocal rank fusion puts full text's second result first:
+	// 1/62+1/61 beats 1/61+1/63.
 	want := []string{order[1], order[0], order[2]}
 	if g := markers(got, ids); strings.Join(g, " ") != strings.Join(want, " ") {
 		t.Errorf("fused order: got %v, want %v (full text %v)", g, want, order)
@@ -166,25 +184,9 @@ func TestEmbeddingsRerankByReciprocalRank(t *testing.T) {
 // 1 full text's order can hold against it, above 1 it takes over.
 func TestEmbeddingsWeightSetsTheSimilarityShare(t *testing.T) {
 	ctx := t.Context()
-	srv := llmtest.New(t)
-	m := &markerVectors{vecs: map[string][]float32{}}
-	srv.Embed = m.embed
-	path := filepath.Join(t.TempDir(), "parley.db")
-	s := openEmbedding(t, path, srv, knowledge.Embedding{Model: "fake-embed"})
-	ids := addThree(t, s)
-	const q = "Where are the ceasefire talks?"
-	lexical, err := s.Search(ctx, q, knowledge.SearchOptions{FullTextOnly: true})
-	if err != nil || len(lexical) != 3 {
-		t.Fatalf("full-text search: %v, %d results", err, len(lexical))
-	}
-	order := markers(lexical, ids)
-	// Similarity ranks full text's second first, its third second and its
-	// first last.
-	m.set(order[1], 1, 0, 0)
-	m.set(order[2], 0.6, 0.8, 0)
-	m.set(order[0], 0, 1, 0)
-	m.set("ceasefire talks?", 1, 0, 0)
-	if _, err := s.EmbedPending(ctx, nil); err != nil {
+	f := newRerankFixture(t)
+	order := f.order
+	if _, err := f.store.EmbedPending(ctx, nil); err != nil {
 		t.Fatalf("EmbedPending: %v", err)
 	}
 	for _, c := range []struct {
@@ -197,12 +199,12 @@ func TestEmbeddingsWeightSetsTheSimilarityShare(t *testing.T) {
 		// 1/63 + 3/62 beats 1/61 + 3/63: similarity's order wins.
 		{3, []string{order[1], order[2], order[0]}},
 	} {
-		ws := openEmbedding(t, path, srv, knowledge.Embedding{Model: "fake-embed", Weight: c.weight})
-		got, err := ws.Search(ctx, q, knowledge.SearchOptions{})
+		ws := openEmbedding(t, f.path, f.srv, knowledge.Embedding{Model: "fake-embed", Weight: c.weight})
+		got, err := ws.Search(ctx, rerankQuestion, knowledge.SearchOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if g := markers(got, ids); strings.Join(g, " ") != strings.Join(c.want, " ") {
+		if g := markers(got, f.ids); strings.Join(g, " ") != strings.Join(c.want, " ") {
 			t.Errorf("weight %g: got %v, want %v (full text %v)", c.weight, g, c.want, order)
 		}
 	}
