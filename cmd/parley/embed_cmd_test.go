@@ -127,13 +127,21 @@ func writeTestWeek(t *testing.T, dir string) {
 	}
 }
 
-func TestEvalRTQAWithEmbeddings(t *testing.T) {
-	dir := t.TempDir()
+// embeddingEval returns the folder of writeTestWeek's week and a CLI whose
+// embeddings come from the fake endpoint it also returns.
+func embeddingEval(t *testing.T) (dir string, srv *llmtest.Server, c *cli) {
+	t.Helper()
+	dir = t.TempDir()
 	writeTestWeek(t, dir)
-	srv := llmtest.New(t)
-	c := newCLI(t)
+	srv = llmtest.New(t)
+	c = newCLI(t)
 	c.env["PARLEY_EMBED_MODEL"] = "fake-embed"
 	c.env["OPENAI_BASE_URL"] = srv.URL
+	return dir, srv, c
+}
+
+func TestEvalRTQAWithEmbeddings(t *testing.T) {
+	dir, srv, c := embeddingEval(t)
 	r := c.run("", "eval", "rtqa", "--json", dir)
 	if r.code != 0 {
 		t.Fatalf("eval: exit %d, stderr %s", r.code, r.stderr)
@@ -229,4 +237,64 @@ func TestEvalRTQAWarnsOfArticlesNotImported(t *testing.T) {
 	if !strings.Contains(r.stderr, "1 of 2 articles were not imported") {
 		t.Errorf("stderr does not warn of the article left out: %q", r.stderr)
 	}
+}
+
+// A store kept by --keep can be measured again, with another embedding
+// weight say, without importing or embedding it again; a kept store with
+// other articles in it is refused, since the reference would not see them.
+func TestEvalRTQAReusesAKeptStore(t *testing.T) {
+	dir, srv, c := embeddingEval(t)
+	kept := filepath.Join(t.TempDir(), "kept.db")
+	passagesEmbedded := func() int {
+		n := 0
+		for _, text := range srv.Embedded() {
+			if strings.Contains(text, "Aid trucks crossed") {
+				n++
+			}
+		}
+		return n
+	}
+	var reps [2]evalReport
+	for i := range reps {
+		r := c.run("", "eval", "rtqa", "--json", "--keep", kept, dir)
+		if r.code != 0 {
+			t.Fatalf("eval %d: exit %d, stderr %s", i+1, r.code, r.stderr)
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &reps[i]); err != nil {
+			t.Fatalf("eval %d --json: %v\n%s", i+1, err, r.stdout)
+		}
+	}
+	if first, again := reps[0], reps[1]; first.Reused || !again.Reused {
+		t.Errorf("reused: %v on the first run, %v on the second; want false, true", first.Reused, again.Reused)
+	}
+	if again := reps[1]; again.Articles != 3 || again.Passages != 3 || again.ImportOverBare != 0 {
+		t.Errorf("second run: %d articles, %d passages, import/bare %v; want the kept store's 3 and 3, and no import figure",
+			again.Articles, again.Passages, again.ImportOverBare)
+	}
+	if n := passagesEmbedded(); n != 1 {
+		t.Errorf("the passage was embedded %d times over two runs, want once", n)
+	}
+	for i := range reps[0].Rows {
+		if reps[0].Rows[i].Metrics != reps[1].Rows[i].Metrics {
+			t.Errorf("row %q: %+v, then %+v on the kept store", reps[0].Rows[i].Name, reps[0].Rows[i].Metrics, reps[1].Rows[i].Metrics)
+		}
+	}
+	if r := c.run("", "eval", "rtqa", "--json", "--keep", kept, writeOtherWeek(t)); r.code == 0 || !strings.Contains(r.stderr, "give --keep a new path") {
+		t.Errorf("eval of other weeks on the kept store: exit %d, stderr %q; want a refusal", r.code, r.stderr)
+	}
+}
+
+// writeOtherWeek writes another made-up week, with articles the test week
+// does not have, and returns its folder.
+func writeOtherWeek(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	qa := []rtqa.QARecord{{ID: "o1", Date: "2026/03/13", Sentence: "Who chaired the donors' meeting?", Choices: []string{"Norway", "Japan"}, Answer: []string{"0"}}}
+	gcs := []rtqa.GCSRecord{{ID: "o1", Results: []rtqa.SearchResult{
+		{URL: "https://news.example/donors", Title: "Donors meet", Text: "Norway chaired the donors' meeting on reconstruction.", Published: "2026/03/12"},
+	}}}
+	if err := rtqa.WriteWeek(dir, "20260313", qa, gcs); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -45,8 +45,11 @@ type evalReport struct {
 	// import, every search and the reference together.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
 	// NotImported counts the articles the import skipped as bad lines.
-	NotImported int       `json:"articles_not_imported"`
-	Rows        []evalRow `json:"rows"`
+	NotImported int `json:"articles_not_imported"`
+	// Reused is set when --keep named a store that already held these
+	// articles: the rankings are measured on it, the import is not.
+	Reused bool      `json:"store_reused,omitempty"`
+	Rows   []evalRow `json:"rows"`
 	// SearchOverBare is Parley's median full-text search latency over the
 	// bare FTS5 query's, on the same store, the two interleaved over
 	// three passes (Set.Latency).
@@ -91,7 +94,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 			"two more rows show search reranked by embeddings.")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	limit := fs.Int("limit", 50, "passages asked of each search")
-	keep := fs.String("keep", "", "keep the evaluation store at this path instead of a temporary one")
+	keep := fs.String("keep", "", "keep the evaluation store at this path instead of a temporary one; a store kept\nbefore is measured again without importing or embedding it again")
 	words := fs.Int("passage-words", knowledge.DefaultPassageWords, "cut articles into passages of about this many words, to see how much\nthe figures rest on the passage size")
 	misses := fs.Bool("misses", false, "list the questions with no relevant article in the top 10 (with --as-of), and whether\neach relevant article is topical or mentions the answer only in passing")
 	pos, err := parse(fs, args[1:])
@@ -117,6 +120,11 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	if *keep != "" {
 		dbPath = *keep
 	}
+	// A kept store can be measured again (with another embedding weight,
+	// say) without importing and embedding it again; its import is then
+	// not measured.
+	_, statErr := os.Stat(dbPath)
+	existed := statErr == nil
 	emb, dense, err := a.readEmbedding()
 	if err != nil {
 		return err
@@ -146,6 +154,16 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	rep := evalReport{Dir: pos[0], Weeks: set.Weeks, Articles: sum.Added, Passages: sum.Passages, ImportS: time.Since(start).Seconds(), NotImported: sum.Skipped}
+	if existed {
+		st, err := store.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Articles != sum.Added+sum.Duplicates {
+			return fmt.Errorf("the store kept at %s holds %d articles that are not in %s: give --keep a new path", *keep, st.Articles-sum.Added-sum.Duplicates, pos[0])
+		}
+		rep.Reused, rep.Articles, rep.Passages, rep.ImportS = true, st.Articles, st.Passages, 0
+	}
 	if sum.Skipped > 0 {
 		// The reference searches every article; one Parley could not
 		// store is one it can never find, and the figures should say so.
@@ -166,7 +184,7 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	rep.BarePassages, rep.BareInsertS = barePassages, bareTook.Seconds()
-	if rep.ImportS > 0 && barePassages > 0 {
+	if !rep.Reused && rep.ImportS > 0 && barePassages > 0 {
 		rep.ImportOverBare = (float64(rep.Passages) / rep.ImportS) / (float64(barePassages) / rep.BareInsertS)
 	}
 
@@ -232,10 +250,16 @@ func cmdEval(ctx context.Context, a *app, args []string) error {
 	if len(set.Weeks) == 1 {
 		weeks = "week"
 	}
-	fmt.Fprintf(a.stdout, "RealTime QA: %d %s (%s .. %s), %d questions, %d articles, %d passages, imported in %.1fs\n\n",
-		len(set.Weeks), weeks, set.Weeks[0], set.Weeks[len(set.Weeks)-1], len(set.Questions), rep.Articles, rep.Passages, rep.ImportS)
-	fmt.Fprintf(a.stdout, "import: %.0f articles/s, %.0f passages/s; bare FTS5 inserts of the same passages: %.0f passages/s; ratio %.2f\n",
-		float64(rep.Articles)/rep.ImportS, float64(rep.Passages)/rep.ImportS, float64(rep.BarePassages)/rep.BareInsertS, rep.ImportOverBare)
+	if rep.Reused {
+		fmt.Fprintf(a.stdout, "RealTime QA: %d %s (%s .. %s), %d questions, %d articles, %d passages, in the store kept at %s\n\n",
+			len(set.Weeks), weeks, set.Weeks[0], set.Weeks[len(set.Weeks)-1], len(set.Questions), rep.Articles, rep.Passages, *keep)
+		fmt.Fprintln(a.stdout, "import: not measured, the store was kept from an earlier run")
+	} else {
+		fmt.Fprintf(a.stdout, "RealTime QA: %d %s (%s .. %s), %d questions, %d articles, %d passages, imported in %.1fs\n\n",
+			len(set.Weeks), weeks, set.Weeks[0], set.Weeks[len(set.Weeks)-1], len(set.Questions), rep.Articles, rep.Passages, rep.ImportS)
+		fmt.Fprintf(a.stdout, "import: %.0f articles/s, %.0f passages/s; bare FTS5 inserts of the same passages: %.0f passages/s; ratio %.2f\n",
+			float64(rep.Articles)/rep.ImportS, float64(rep.Passages)/rep.ImportS, float64(rep.BarePassages)/rep.BareInsertS, rep.ImportOverBare)
+	}
 	if rep.EmbedModel != "" {
 		fmt.Fprintf(a.stdout, "embedded with %s in %.1fs\n", rep.EmbedModel, rep.EmbedS)
 	}
