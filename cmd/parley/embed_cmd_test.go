@@ -150,8 +150,11 @@ func TestEvalRTQAWithEmbeddings(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("eval --json: %v\n%s", err, r.stdout)
 	}
-	if rep.EmbedModel != "fake-embed" || len(rep.Rows) != 6 {
-		t.Fatalf("want the embedding model and 6 rows, got %q and %d rows", rep.EmbedModel, len(rep.Rows))
+	if rep.EmbedModel != "fake-embed" || len(rep.Rows) != 7 {
+		t.Fatalf("want the embedding model and 7 rows, got %q and %d rows", rep.EmbedModel, len(rep.Rows))
+	}
+	if same := rep.Rows[5]; !strings.Contains(same.Name, "Parley's query terms") || same.Metrics.Questions != 2 {
+		t.Errorf("row 5 should be the reference with Parley's terms over both questions: %+v", same)
 	}
 	for _, i := range []int{1, 2, 3, 4} {
 		if row := rep.Rows[i]; row.Metrics.Questions != 2 || row.Metrics.Hits1 != 1 {
