@@ -292,9 +292,9 @@ func TestEvalRTQAReusesAKeptStore(t *testing.T) {
 func writeOtherWeek(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	qa := []rtqa.QARecord{{ID: "o1", Date: "2026/03/13", Sentence: "Who chaired the donors' meeting?", Choices: []string{"Norway", "Japan"}, Answer: []string{"0"}}}
+	qa := []rtqa.QARecord{{ID: "o1", Date: "2026/03/13", Sentence: "Which city hosted the reconstruction conference?", Choices: []string{"Cairo", "Amman"}, Answer: []string{"0"}}}
 	gcs := []rtqa.GCSRecord{{ID: "o1", Results: []rtqa.SearchResult{
-		{URL: "https://news.example/donors", Title: "Donors meet", Text: "Norway chaired the donors' meeting on reconstruction.", Published: "2026/03/12"},
+		{URL: "https://news.example/conference", Title: "Donors meet", Text: "Cairo hosted the donors' conference on rebuilding Gaza.", Published: "2026/03/12"},
 	}}}
 	if err := rtqa.WriteWeek(dir, "20260313", qa, gcs); err != nil {
 		t.Fatal(err)
