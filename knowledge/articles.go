@@ -65,8 +65,8 @@ func (s *Store) prepare(in NewArticle) (Article, []string, error) {
 	if len(in.Text) > maxBodyBytes {
 		return a, nil, fmt.Errorf("%w: the text is over %d MiB", ErrInvalid, maxBodyBytes>>20)
 	}
-	paras := Paragraphs(in.Text)
-	a.Text = strings.Join(paras, "\n\n")
+	text, paras := normalize(in.Text)
+	a.Text = text
 	if a.Text == "" {
 		return a, nil, fmt.Errorf("%w: an article needs some text", ErrInvalid)
 	}

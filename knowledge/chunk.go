@@ -34,22 +34,23 @@ func Chunk(text string, target int) []string {
 		target = DefaultPassageWords
 	}
 	target = min(target, maxChunkTarget)
-	return chunkParagraphs(Paragraphs(text), target)
+	_, paras := normalize(text)
+	return chunkParagraphs(paras, target)
 }
 
-// chunkParagraphs is Chunk for text already split by Paragraphs.
-func chunkParagraphs(paras []string, target int) []string {
+// chunkParagraphs is Chunk for text already split by normalize.
+func chunkParagraphs(paras []counted, target int) []string {
 	if target <= 0 {
 		target = DefaultPassageWords
 	}
 	target = min(target, maxChunkTarget)
 	var units []counted
 	for _, p := range paras {
-		if n := wordCount(p); n <= target*3/2 {
-			units = append(units, counted{p, n})
+		if p.words <= target*3/2 {
+			units = append(units, p)
 			continue
 		}
-		units = append(units, packSentences(Sentences(p), target)...)
+		units = append(units, packSentences(Sentences(p.text), target)...)
 	}
 
 	var out []string
@@ -128,6 +129,21 @@ func splitWords(s string, max int) []string {
 // Paragraphs splits text into paragraphs with whitespace collapsed. Blank
 // lines separate paragraphs; when the text has none, each line is one.
 func Paragraphs(text string) []string {
+	_, paras := normalize(text)
+	out := make([]string, len(paras))
+	for i, p := range paras {
+		out[i] = p.text
+	}
+	return out
+}
+
+// normalize is Paragraphs for the store: it returns the paragraphs joined
+// by blank lines, as the store keeps an article's text, and the paragraphs
+// as pieces of that text with their word counts. Collapsing whitespace
+// counts the words as it goes, and one buffer holds them all, so an import
+// neither copies an article's text per paragraph nor counts its words
+// again to cut it into passages.
+func normalize(text string) (string, []counted) {
 	if strings.IndexByte(text, '\r') >= 0 {
 		text = strings.ReplaceAll(text, "\r\n", "\n")
 		text = strings.ReplaceAll(text, "\r", "\n")
@@ -136,28 +152,50 @@ func Paragraphs(text string) []string {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
 	byBlank := hasInnerBlankLine(text)
-	var out []string
 	var b strings.Builder
-	flush := func() {
-		if b.Len() > 0 {
-			out = append(out, b.String())
-			b.Reset()
-		}
-	}
+	b.Grow(len(text))
+	type span struct{ start, end, words int }
+	var spans []span
+	open := false // the last span is the paragraph being written
 	for line := range strings.Lines(text) {
-		if isBlank(line) {
-			if byBlank {
-				flush()
+		if !byBlank {
+			open = false // each line is a paragraph
+		}
+		words := 0
+		for i := 0; i < len(line); {
+			if space, size := spaceAt(line, i); space {
+				i += size
+				continue
 			}
+			start := i
+			i = wordEnd(line, i)
+			switch {
+			case !open && b.Len() > 0:
+				b.WriteString("\n\n")
+				fallthrough
+			case !open:
+				spans = append(spans, span{start: b.Len()})
+				open = true
+			default:
+				b.WriteByte(' ')
+			}
+			b.WriteString(line[start:i])
+			words++
+		}
+		if words == 0 { // a blank line
+			open = open && !byBlank
 			continue
 		}
-		if !byBlank {
-			flush()
-		}
-		appendWords(&b, line)
+		last := &spans[len(spans)-1]
+		last.end = b.Len()
+		last.words += words
 	}
-	flush()
-	return out
+	all := b.String()
+	paras := make([]counted, len(spans))
+	for i, sp := range spans {
+		paras[i] = counted{all[sp.start:sp.end], sp.words}
+	}
+	return all, paras
 }
 
 // hasInnerBlankLine reports whether a whitespace-only line stands between
@@ -178,17 +216,6 @@ func hasInnerBlankLine(text string) bool {
 }
 
 func isBlank(line string) bool { return strings.TrimSpace(line) == "" }
-
-// appendWords appends the words of s to b, separated by single spaces,
-// with a space before them if b is not empty.
-func appendWords(b *strings.Builder, s string) {
-	for w := range strings.FieldsSeq(s) {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(w)
-	}
-}
 
 // Sentences splits a paragraph into sentences: a sentence ends at '.', '!',
 // '?' (or their CJK/Arabic forms), possibly followed by closing quotes or
@@ -289,32 +316,57 @@ func isAbbreviation(before string) bool {
 }
 
 // wordCount counts the words of s without building them, since the
-// chunker calls it for every paragraph of every imported article. It agrees
-// with len(strings.Fields(s)). ASCII bytes are looked up in a table rather
-// than decoded and passed to unicode.IsSpace, and the chunker counts each
-// piece once: together, BenchmarkChunk went from 83-85 to 125-137 MB/s.
+// chunker counts every piece of a long paragraph. It agrees with
+// len(strings.Fields(s)).
 func wordCount(s string) int {
-	n, inWord := 0, false
+	n := 0
 	for i := 0; i < len(s); {
-		var space bool
-		if c := s[i]; c < utf8.RuneSelf {
-			space = asciiSpace[c]
-			i++
-		} else {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			space = unicode.IsSpace(r)
+		if space, size := spaceAt(s, i); space {
 			i += size
+			continue
 		}
-		switch {
-		case space:
-			inWord = false
-		case !inWord:
-			inWord = true
-			n++
-		}
+		i = wordEnd(s, i)
+		n++
 	}
 	return n
 }
 
+// spaceAt reports whether the character at s[i] is a space, as
+// unicode.IsSpace says, and its length in bytes. ASCII is looked up in a
+// table rather than decoded.
+func spaceAt(s string, i int) (bool, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return asciiSpace[c], 1
+	}
+	return spaceRune(s[i:])
+}
+
+// wordEnd returns where the word starting at s[i] ends: at the next
+// space, or at the end of s. It reads ASCII through a table, a character
+// at a time, since most of an article's bytes are inside its words.
+func wordEnd(s string, i int) int {
+	for i < len(s) {
+		if c := s[i]; c < utf8.RuneSelf {
+			if asciiSpace[c] {
+				return i
+			}
+			i++
+			continue
+		}
+		space, size := spaceRune(s[i:])
+		if space {
+			return i
+		}
+		i += size
+	}
+	return i
+}
+
+// spaceRune is spaceAt outside ASCII, apart so that spaceAt is inlined.
+func spaceRune(s string) (bool, int) {
+	r, size := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r), size
+}
+
 // asciiSpace marks the ASCII characters unicode.IsSpace accepts.
-var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}

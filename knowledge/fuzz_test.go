@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,6 +124,18 @@ func FuzzChunk(f *testing.F) {
 		want := strings.Fields(strings.ToValidUTF8(text, "\uFFFD"))
 		if !equalStrings(got, want) {
 			t.Fatalf("Chunk(%.80q, %d) words:\n got %.200q\nwant %.200q", text, target, got, want)
+		}
+		// normalize builds the paragraphs in one buffer, counting their
+		// words as it goes: they must be those of the plain definition.
+		stored, paras := normalize(text)
+		plain := plainParagraphs(text)
+		if len(paras) != len(plain) || stored != strings.Join(plain, "\n\n") {
+			t.Fatalf("normalize(%.80q) = %.200q, want the paragraphs %.200q", text, stored, plain)
+		}
+		for i, p := range paras {
+			if p.text != plain[i] || p.words != len(strings.Fields(p.text)) {
+				t.Fatalf("normalize(%.80q): paragraph %d is %q with %d words, want %q with %d", text, i, p.text, p.words, plain[i], len(strings.Fields(plain[i])))
+			}
 		}
 		// The store keeps an article's paragraphs joined by blank lines and
 		// cuts passages from that; cutting the stored text again must give
@@ -449,4 +462,37 @@ func copyFile(tb testing.TB, from, to string) {
 	if err := out.Close(); err != nil {
 		tb.Fatal(fmt.Errorf("copy %s: %w", from, err))
 	}
+}
+
+// plainParagraphs is what Paragraphs means, written plainly: lines of
+// text, blank lines between paragraphs (or, when no blank line stands
+// between two lines of text, a paragraph a line), whitespace collapsed.
+func plainParagraphs(text string) []string {
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	text = strings.ToValidUTF8(strings.ReplaceAll(text, "\r", "\n"), "\uFFFD")
+	lines := strings.Split(text, "\n")
+	blank := func(l string) bool { return strings.TrimSpace(l) == "" }
+	byBlank := false
+	for i, seen := 0, false; i < len(lines); i++ {
+		if !blank(lines[i]) {
+			seen = true
+		} else if seen && slices.ContainsFunc(lines[i+1:], func(l string) bool { return !blank(l) }) {
+			byBlank = true
+		}
+	}
+	var out, cur []string
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, strings.Join(cur, " "))
+			cur = nil
+		}
+	}
+	for _, l := range lines {
+		if blank(l) || !byBlank {
+			flush()
+		}
+		cur = append(cur, strings.Fields(l)...)
+	}
+	flush()
+	return out
 }
