@@ -119,11 +119,11 @@ func (s *Store) addLeadTx(ctx context.Context, tx *writeTx, a Article, lead stri
 	now := s.now()
 	a.AddedAt = now
 	r, err := tx.ExecContext(ctx, `INSERT INTO articles
-		(url, title, outlet, author, published_at, language, added_by, added_at, content_hash, status, origin, body, lead)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)
+		(url, title, outlet, author, published_at, language, added_by, added_at, content_hash, status, origin, lead)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
 		ON CONFLICT DO NOTHING`,
 		nullString(a.URL), a.Title, a.Outlet, a.Author, nullTime(a.PublishedAt), a.Language,
-		a.AddedBy, formatTime(now), a.ContentHash, string(a.Origin), a.Text, lead)
+		a.AddedBy, formatTime(now), a.ContentHash, string(a.Origin), lead)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("add article: %w", err)
 	}
@@ -315,17 +315,40 @@ func scanArticle(row rowScanner, extra ...any) (Article, error) {
 }
 
 func getArticle(ctx context.Context, q querier, id int64) (Article, error) {
-	row := q.QueryRowContext(ctx, `SELECT `+articleColumns+`, a.body FROM articles a WHERE a.id = ?`, id)
-	var body string
-	a, err := scanArticle(row, &body)
+	row := q.QueryRowContext(ctx, `SELECT `+articleColumns+` FROM articles a WHERE a.id = ?`, id)
+	a, err := scanArticle(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Article{}, ErrNotFound
 	}
 	if err != nil {
 		return Article{}, err
 	}
-	a.Text = body
+	if a.Text, err = articleText(ctx, q, id); err != nil {
+		return Article{}, err
+	}
 	return a, nil
+}
+
+// articleText is the text of article id as the store keeps it: its
+// passages, in order, joined by blank lines (migration 0008).
+func articleText(ctx context.Context, q querier, id int64) (string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT body FROM passages WHERE article_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return "", err
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(body)
+	}
+	return b.String(), rows.Err()
 }
 
 // ListOptions selects a page of articles.

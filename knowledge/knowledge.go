@@ -58,7 +58,7 @@ type Article struct {
 	RemovedBy   string
 	RemovedAt   time.Time
 	Origin      Origin
-	Text        string // the body, paragraphs separated by blank lines
+	Text        string // the body, paragraphs separated by blank lines; read back, the join of its passages
 	Passages    int    // number of passages the body was cut into
 }
 

@@ -344,3 +344,53 @@ func TestWithPassageWords(t *testing.T) {
 		t.Errorf("passages: %d by default, %d at 40 words; want 1 and at least 5", def, small)
 	}
 }
+
+// TestArticleTextIsKeptInItsPassages checks that an article reads back as
+// it was stored, whole, from its passages alone (migration 0008): the same
+// paragraphs, and a paragraph longer than a passage cut between sentences.
+func TestArticleTextIsKeptInItsPassages(t *testing.T) {
+	ctx := context.Background()
+	s, err := knowledge.Open(ctx, filepath.Join(t.TempDir(), "p.db"), knowledge.WithPassageWords(40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var paras []string
+	for i := range 6 {
+		paras = append(paras, fmt.Sprintf("Paragraph %d: the negotiators met again in Doha and talked through the exchange for hours.", i))
+	}
+	in := knowledge.NewArticle{Title: "A report", Text: strings.Join(paras, "\n\n"), AddedBy: "test"}
+	res, err := s.Add(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, res.Article.ID)
+	if err != nil || got.Text != in.Text || res.Article.Passages < 2 {
+		t.Fatalf("read back %q (%d passages), %v; want the text as stored, in several passages", got.Text, res.Article.Passages, err)
+	}
+
+	var sentences []string
+	for i := range 8 {
+		sentences = append(sentences, fmt.Sprintf("Sentence %d says the mediators would meet again next week in Cairo.", i))
+	}
+	long := knowledge.NewArticle{Title: "A long paragraph", Text: "A short opening.\n\n" + strings.Join(sentences, "   "), AddedBy: "test"}
+	res, err = s.Add(ctx, long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Get(ctx, res.Article.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Join(strings.Fields(long.Text), " "); strings.Join(strings.Fields(got.Text), " ") != want {
+		t.Fatalf("read back %q; want the words of %q", got.Text, want)
+	}
+	if !strings.HasPrefix(got.Text, "A short opening.\n\n") || strings.Count(got.Text, "\n\n") < 2 {
+		t.Errorf("read back %q; want the long paragraph cut between sentences", got.Text)
+	}
+	for _, cut := range strings.Split(got.Text, "\n\n")[1:] {
+		if !strings.HasPrefix(cut, "Sentence ") || !strings.HasSuffix(cut, "Cairo.") {
+			t.Errorf("piece %q is not whole sentences", cut)
+		}
+	}
+}
