@@ -124,11 +124,15 @@ func TestTextInPassagesMigrationUpgradesAStore(t *testing.T) {
 	}
 	db.Close()
 
-	s, err = knowledge.Open(ctx, path)
+	var logs bytes.Buffer
+	s, err = knowledge.Open(ctx, path, knowledge.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}
 	defer s.Close()
+	if !strings.Contains(logs.String(), "upgrading the store") || !strings.Contains(logs.String(), "0008_article_text_in_passages.sql") {
+		t.Errorf("the upgrade was not announced:\n%s", logs.String())
+	}
 	a, err := s.Get(ctx, res.Article.ID)
 	if err != nil || a.Text != text {
 		t.Fatalf("after the upgrade the article reads %q, %v; want %q", a.Text, err, text)
