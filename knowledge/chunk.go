@@ -182,8 +182,8 @@ func normalize(text string) (string, []counted) {
 			b.WriteString(line[start:i])
 			words++
 		}
-		if words == 0 { // a blank line
-			open = open && !byBlank
+		if words == 0 { // a blank line ends the paragraph
+			open = false
 			continue
 		}
 		last := &spans[len(spans)-1]
@@ -362,11 +362,11 @@ func wordEnd(s string, i int) int {
 	return i
 }
 
-// spaceRune is spaceAt outside ASCII, apart so that spaceAt is inlined.
+// spaceRune is spaceAt outside ASCII.
 func spaceRune(s string) (bool, int) {
 	r, size := utf8.DecodeRuneInString(s)
 	return unicode.IsSpace(r), size
 }
 
 // asciiSpace marks the ASCII characters unicode.IsSpace accepts.
-var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
