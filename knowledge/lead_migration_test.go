@@ -32,33 +32,15 @@ func TestLeadMigrationUpgradesAStore(t *testing.T) {
 	}
 	s.Close()
 
-	db, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range append(undoTextInPassages, []string{
+	rewind(t, path, append(undoTextInPassages, []string{
 		`DELETE FROM schema_migrations WHERE version = 6`,
 		`DROP VIEW passage_docs`,
 		`ALTER TABLE articles DROP COLUMN lead`,
 		`CREATE VIEW passage_docs (id, title, body) AS SELECT p.id, a.title, p.body
 			FROM passages p JOIN articles a ON a.id = p.article_id WHERE a.status = 'active'`,
 		`INSERT INTO passages_fts (passages_fts) VALUES ('rebuild')`,
-	}...) {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	db.Close()
-
-	var logs bytes.Buffer
-	s, err = knowledge.Open(ctx, path, knowledge.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer s.Close()
-	if !strings.Contains(logs.String(), "upgrading the store") || !strings.Contains(logs.String(), "0006_leads.sql") {
-		t.Errorf("the upgrade was not announced:\n%s", logs.String())
-	}
+	}...))
+	s = reopenAnnounced(t, path, "0006_leads.sql")
 	if err := s.IntegrityCheck(ctx); err != nil {
 		t.Errorf("after the upgrade: %v", err)
 	}
@@ -109,30 +91,18 @@ func TestTextInPassagesMigrationUpgradesAStore(t *testing.T) {
 	}
 	s.Close()
 
-	db, err := sql.Open("sqlite3", "file:"+path)
+	rewind(t, path, undoTextInPassages)
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range undoTextInPassages {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
+	defer db.Close()
 	var old string
 	if err := db.QueryRow(`SELECT body FROM articles WHERE id = ?`, res.Article.ID).Scan(&old); err != nil || old != text {
 		t.Fatalf("the store before the upgrade holds %q, %v; want the text", old, err)
 	}
-	db.Close()
 
-	var logs bytes.Buffer
-	s, err = knowledge.Open(ctx, path, knowledge.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer s.Close()
-	if !strings.Contains(logs.String(), "upgrading the store") || !strings.Contains(logs.String(), "0008_article_text_in_passages.sql") {
-		t.Errorf("the upgrade was not announced:\n%s", logs.String())
-	}
+	s = reopenAnnounced(t, path, "0008_article_text_in_passages.sql")
 	a, err := s.Get(ctx, res.Article.ID)
 	if err != nil || a.Text != text {
 		t.Fatalf("after the upgrade the article reads %q, %v; want %q", a.Text, err, text)
@@ -140,13 +110,40 @@ func TestTextInPassagesMigrationUpgradesAStore(t *testing.T) {
 	if err := s.IntegrityCheck(ctx); err != nil {
 		t.Errorf("after the upgrade: %v", err)
 	}
-	db, err = sql.Open("sqlite3", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('articles') WHERE name = 'body'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("articles still has a body column (%d, %v)", n, err)
 	}
+}
+
+// rewind runs stmts on the store at path, outside Parley, to make it what
+// an older version left.
+func rewind(t *testing.T, path string, stmts []string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+}
+
+// reopenAnnounced opens the store at path and checks that Open announced
+// the upgrade by migration.
+func reopenAnnounced(t *testing.T, path, migration string) *knowledge.Store {
+	t.Helper()
+	var logs bytes.Buffer
+	s, err := knowledge.Open(context.Background(), path, knowledge.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if !strings.Contains(logs.String(), "upgrading the store") || !strings.Contains(logs.String(), migration) {
+		t.Errorf("the upgrade by %s was not announced:\n%s", migration, logs.String())
+	}
+	return s
 }
