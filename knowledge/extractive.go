@@ -209,11 +209,20 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		return refusal(question, nil)
 	}
 
+	// A "when" question is answered by sentences that give a time: once
+	// any quotable sentence does, the ones that only share the question's
+	// words ("Hamas wants talks to start now") are left out.
+	needsTime := wantsTime && slices.ContainsFunc(cands, func(c candidate) bool {
+		return quotable(c) && timeLike.MatchString(c.text)
+	})
 	var picked []candidate
 	words := 0
 	for _, c := range cands {
 		if len(picked) == extractiveSentences || !quotable(c) {
 			break
+		}
+		if needsTime && !timeLike.MatchString(c.text) {
+			continue
 		}
 		n := len(strings.Fields(c.text))
 		if len(picked) > 0 && words+n > extractiveWords {

@@ -78,6 +78,35 @@ func TestExtractiveHowManyNeedsAQuantity(t *testing.T) {
 	}
 }
 
+// TestExtractiveWhenQuotesTimes: a "when" question is answered with the
+// sentences that give a time, not with one that only shares its words,
+// however well that one covers them; with no time among the sources it
+// still gets the best sentences there are.
+func TestExtractiveWhenQuotesTimes(t *testing.T) {
+	timed := []Result{
+		{ArticleID: 1, Title: "What each side wants next", Text: "Hamas wants negotiations on the second phase of the ceasefire to start now."},
+		{ArticleID: 2, Title: "Where the Gaza ceasefire stands", Text: "The ceasefire started on 19 January, and its first phase has now ended."},
+	}
+	untimed := timed[:1]
+	cases := []struct {
+		q       string
+		sources []Result
+		want    string
+		notWant string
+	}{
+		{"When did the ceasefire start?", timed, "19 January", "to start now"},
+		{"When did the ceasefire start?", untimed, "to start now", ""},
+		// Other questions are not held to it.
+		{"Why did the ceasefire start?", timed, "to start now", ""},
+	}
+	for _, c := range cases {
+		ans := extractiveAnswer(c.q, c.sources)
+		if ans.Refusal || !strings.Contains(ans.Text, c.want) || (c.notWant != "" && strings.Contains(ans.Text, c.notWant)) {
+			t.Errorf("%q: got %q (refusal %v), want an answer with %q and without %q", c.q, ans.Text, ans.Refusal, c.want, c.notWant)
+		}
+	}
+}
+
 // TestExtractiveMatchesNumberForms: "phase two", "the second phase" and
 // "phase 2" are the same phase to a reader, and to the sentence picker.
 func TestExtractiveMatchesNumberForms(t *testing.T) {
