@@ -83,7 +83,7 @@ a about above after again against all also am an and any are aren as at be becau
 been before being below between both but by can cannot could couldn did didn do does
 doesn doing don down during each either else ever few for from further get gets got had
 hadn has hasn have haven having he her here hers herself him himself his how however i
-if in into is isn it its itself just let like ll me might more most much must mustn my
+if in into is isn it its itself just let like ll many me might more most much must mustn my
 myself neither no nor not now of off on once only or other ought our ours ourselves out
 over own per rather re s said same say says shall shan she should shouldn since so some
 still such t than that the their theirs them themselves then there these they this those

@@ -261,6 +261,9 @@ func TestTerms(t *testing.T) {
 		{`NEAR(a b) foo:bar "x`, "near b foo bar x"},
 		{"OPS-306", "ops 306"},
 		{"Who is who?", "who is"},
+		// "how many" asks like "how much": neither word is the subject.
+		{"How many hostages are still held?", "hostages held"},
+		{"How much aid got in?", "aid"},
 		{"", ""},
 		{"Émile Haddad", "émile haddad"},
 	}
