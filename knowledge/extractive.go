@@ -202,26 +202,34 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	}
 	quotable := func(c candidate) bool { return c.coverage >= best*0.6 && c.coverage >= minCoverage*0.75 }
 	if asksHowMany.MatchString(ask) && !slices.ContainsFunc(cands, func(c candidate) bool {
-		return quotable(c) && statesQuantity.MatchString(c.text)
+		return quotable(c) && givesQuantity(c.text)
 	}) {
 		// "How many hostages are still held?" answered with sentences that
 		// mention hostages but give no number is no answer: say so.
 		return refusal(question, nil)
 	}
 
-	// A "when" question is answered by sentences that give a time: once
-	// any quotable sentence does, the ones that only share the question's
+	// A "how many" question is answered by sentences that give a
+	// quantity, and a "when" question by ones that give a time: once any
+	// quotable sentence does, the ones that only share the question's
 	// words ("Hamas wants talks to start now") are left out.
-	needsTime := wantsTime && slices.ContainsFunc(cands, func(c candidate) bool {
-		return quotable(c) && timeLike.MatchString(c.text)
-	})
+	var gives func(string) bool
+	switch {
+	case asksHowMany.MatchString(ask):
+		gives = givesQuantity
+	case wantsTime:
+		gives = timeLike.MatchString
+	}
+	if gives != nil && !slices.ContainsFunc(cands, func(c candidate) bool { return quotable(c) && gives(c.text) }) {
+		gives = nil
+	}
 	var picked []candidate
 	words := 0
 	for _, c := range cands {
 		if len(picked) == extractiveSentences || !quotable(c) {
 			break
 		}
-		if needsTime && !timeLike.MatchString(c.text) {
+		if gives != nil && !gives(c.text) {
 			continue
 		}
 		n := len(strings.Fields(c.text))
@@ -303,12 +311,24 @@ var (
 
 func asksWhen(q string) bool { return whenRe.MatchString(q) }
 
+// givesQuantity reports whether sentence s can answer "how many": whether
+// it states a quantity once its dates are set aside, since "on 19 January
+// 2025" counts nothing.
+func givesQuantity(s string) bool {
+	return statesQuantity.MatchString(dateLike.ReplaceAllString(s, " "))
+}
+
 var (
 	asksHowMany = regexp.MustCompile(`(?i)\bhow (many|much)\b`)
 	// statesQuantity matches a sentence that can answer "how many": a
 	// digit, a number word, or a quantifier ("no aid", "every crossing",
 	// "all of them").
 	statesQuantity = regexp.MustCompile(`(?i)\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?|half|twice|both|single|no|none|all|every|zero|nothing|few|several)\b`)
+	// dateLike matches dates and times ("19 January 2025", "Jan. 19",
+	// "2025", "7 p.m."), whose digits count nothing. A bare year and a
+	// count of the same digits ("2000 troops") cannot be told apart, and
+	// are taken for a year.
+	dateLike = regexp.MustCompile(`(?i)\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?|oct(ober)?|nov(ember)?|dec(ember)?)\.?\s+\d{1,2}(st|nd|rd|th)?\b(,?\s+\d{4}\b)?|\b\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(january|february|march|april|may|june|july|august|september|october|november|december)\b(,?\s+\d{4}\b)?|\b(1[89]|20)\d\d\b|\b\d{1,2}(:\d\d)?\s*[ap]\.?m\b\.?`)
 )
 
 var (

@@ -45,8 +45,9 @@ func TestAskingSentence(t *testing.T) {
 }
 
 // TestExtractiveHowManyNeedsAQuantity: a "how many" or "how much" question
-// is answered only by sentences that give a number or a quantity; sentences
-// that merely share its words get an honest refusal instead.
+// is answered only by sentences that give a number or a quantity (a date is
+// neither); sentences that merely share its words get an honest refusal
+// instead, and are left out of an answer that has one.
 func TestExtractiveHowManyNeedsAQuantity(t *testing.T) {
 	vague := []Result{
 		{ArticleID: 1, Title: "Hostages in Gaza", Text: "The talks in Doha were mainly about an American-Israeli hostage held in Gaza. " +
@@ -56,6 +57,13 @@ func TestExtractiveHowManyNeedsAQuantity(t *testing.T) {
 	none := []Result{
 		{ArticleID: 3, Title: "Aid into Gaza", Text: "After the first phase ended, Israel closed every crossing into Gaza, so no aid could get in."},
 	}
+	dated := []Result{
+		{ArticleID: 4, Title: "Hostages in Gaza", Text: "On 19 January 2025 the hostages held in Gaza saw the first phase begin."},
+	}
+	phases := []Result{
+		{ArticleID: 5, Title: "What Israel wants", Text: "Israel wants as many hostages freed as possible in the first phase."},
+		{ArticleID: 6, Title: "Where the ceasefire stands", Text: "The agreement has three phases, and the first phase has ended."},
+	}
 	cases := []struct {
 		q       string
 		sources []Result
@@ -64,6 +72,10 @@ func TestExtractiveHowManyNeedsAQuantity(t *testing.T) {
 		{"How many hostages are still held in Gaza?", vague, ""},
 		{"How many hostages are still held in Gaza?", counted, "59 hostages"},
 		{"How much aid is getting into Gaza?", none, "no aid"},
+		// A date's digits count nothing.
+		{"How many hostages are held in Gaza?", dated, ""},
+		// Once a sentence gives a quantity, the ones that do not are left out.
+		{"How many phases are there?", phases, "three phases"},
 		// Other questions are not held to it.
 		{"Who is held in Gaza?", vague, "American-Israeli hostage"},
 	}
@@ -74,6 +86,8 @@ func TestExtractiveHowManyNeedsAQuantity(t *testing.T) {
 			t.Errorf("%q: got %q, want a refusal", c.q, ans.Text)
 		case c.want != "" && (ans.Refusal || !strings.Contains(ans.Text, c.want)):
 			t.Errorf("%q: got %q (refusal %v), want an answer with %q", c.q, ans.Text, ans.Refusal, c.want)
+		case strings.Contains(ans.Text, "as many"):
+			t.Errorf("%q: got %q, want no sentence without a quantity", c.q, ans.Text)
 		}
 	}
 }
