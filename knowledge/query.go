@@ -25,8 +25,13 @@ func Terms(question string) []string {
 	words := tokenize(question)
 	var terms, stops []string
 	seen := make(map[string]bool)
-	for _, w := range words {
+	for i, w := range words {
 		if seen[w] || utf8.RuneCountInString(w) > maxTermLen {
+			continue
+		}
+		if i > 0 && words[i-1] == "how" && howDegree[w] {
+			// "How long did it last?" asks for a length of time; it
+			// is not about things that are long.
 			continue
 		}
 		seen[w] = true
@@ -72,6 +77,14 @@ func matchExpr(terms []string) string {
 		b.WriteByte('"')
 	}
 	return b.String()
+}
+
+// howDegree are the words that, after "how", belong to the question's form
+// rather than its subject: "how long", "how old", "how far". ("How many"
+// and "how much" need no rule: both are stop words.)
+var howDegree = map[string]bool{
+	"long": true, "old": true, "far": true, "often": true, "soon": true,
+	"big": true, "large": true, "high": true, "tall": true,
 }
 
 // stopWords are English function words and question words that carry no

@@ -264,6 +264,8 @@ func TestTerms(t *testing.T) {
 		// "how many" asks like "how much": neither word is the subject.
 		{"How many hostages are still held?", "hostages held"},
 		{"How much aid got in?", "aid"},
+		{"How long did the first phase last?", "first phase last"},
+		{"A long war: how did it start, and how long ago?", "long war start ago"},
 		{"", ""},
 		{"Émile Haddad", "émile haddad"},
 	}
