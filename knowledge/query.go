@@ -29,9 +29,7 @@ func Terms(question string) []string {
 		if seen[w] || utf8.RuneCountInString(w) > maxTermLen {
 			continue
 		}
-		if i > 0 && words[i-1] == "how" && howDegree[w] {
-			// "How long did it last?" asks for a length of time; it
-			// is not about things that are long.
+		if questionForm(words, i) {
 			continue
 		}
 		seen[w] = true
@@ -79,13 +77,38 @@ func matchExpr(terms []string) string {
 	return b.String()
 }
 
-// howDegree are the words that, after "how", belong to the question's form
-// rather than its subject: "how long", "how old", "how far". ("How many"
-// and "how much" need no rule: both are stop words.)
+// questionForm reports whether words[i] belongs to the question's form
+// rather than to what it is about: the degree word of "how long did it
+// last?", which asks for a length of time, not about long things; and the
+// category noun of "what is the name of the envoy?" or "which kind of deal?",
+// which says what sort of answer is wanted. Elsewhere in a question the same
+// words are search terms.
+func questionForm(words []string, i int) bool {
+	w := words[i]
+	if i > 0 && words[i-1] == "how" && howDegree[w] {
+		return true
+	}
+	if !categoryNoun[w] || i+1 == len(words) || words[i+1] != "of" {
+		return false
+	}
+	for _, p := range words[max(0, i-3):i] {
+		if p == "what" || p == "which" {
+			return true
+		}
+	}
+	return false
+}
+
+// howDegree are the words that follow "how" in a question's form ("how
+// many" and "how much" need no rule: both are stop words).
 var howDegree = map[string]bool{
 	"long": true, "old": true, "far": true, "often": true, "soon": true,
 	"big": true, "large": true, "high": true, "tall": true,
 }
+
+// categoryNoun are the nouns of "what is the name of", "which type of",
+// "what kind of" and "what sort of".
+var categoryNoun = map[string]bool{"name": true, "type": true, "kind": true, "sort": true}
 
 // stopWords are English function words and question words that carry no
 // topic: matching them only adds noise to BM25.

@@ -266,6 +266,11 @@ func TestTerms(t *testing.T) {
 		{"How much aid got in?", "aid"},
 		{"How long did the first phase last?", "first phase last"},
 		{"A long war: how did it start, and how long ago?", "long war start ago"},
+		{"What is the name of the US envoy?", "us envoy"},
+		{"What's the name of the envoy?", "envoy"},
+		{"Which type of aid is blocked?", "aid blocked"},
+		{"Under what kind of deal?", "deal"},
+		{"Whose name is on the list of hostages?", "name list hostages"},
 		{"", ""},
 		{"Émile Haddad", "émile haddad"},
 	}
