@@ -18,9 +18,10 @@ const maxTermLen = 40
 
 // Terms extracts search terms from a natural-language question: lower-cased
 // runs of letters and digits (the same tokens FTS5's unicode61 tokenizer
-// produces), stop words dropped, duplicates removed, at most maxQueryTerms in
-// order of first appearance. If every word is a stop word, the stop words are
-// kept so "Who is who?" still searches for something.
+// produces), stop words and the words of the question's form ("how long",
+// "what is the name of") dropped, duplicates removed, at most maxQueryTerms
+// in order of first appearance. If every word is a stop word, the stop words
+// are kept so "Who is who?" still searches for something.
 func Terms(question string) []string {
 	words := tokenize(question)
 	var terms, stops []string
