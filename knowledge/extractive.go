@@ -193,14 +193,24 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
-	best := 0.0
+	best, bestStated := 0.0, 0.0
 	for _, c := range cands {
 		best = max(best, c.coverage)
+		if !incomplete(c.text) {
+			bestStated = max(bestStated, c.coverage)
+		}
 	}
 	if best < minCoverage {
 		return refusal(question, nil)
 	}
-	quotable := func(c candidate) bool { return c.coverage >= best*0.6 && c.coverage >= minCoverage*0.75 }
+	// A heading that asks the question back ("What should Hamas demand?")
+	// covers it best and answers nothing: it sets no bar for the sentences
+	// that state something, when one of them covers enough.
+	bar := best
+	if bestStated >= minCoverage {
+		bar = bestStated
+	}
+	quotable := func(c candidate) bool { return c.coverage >= bar*0.6 && c.coverage >= minCoverage*0.75 }
 	if asksHowMany.MatchString(ask) && !slices.ContainsFunc(cands, func(c candidate) bool {
 		return quotable(c) && givesQuantity(c.text)
 	}) {
@@ -209,19 +219,25 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		return refusal(question, nil)
 	}
 
-	// A "how many" question is answered by sentences that give a
-	// quantity, and a "when" question by ones that give a time: once any
-	// quotable sentence does, the ones that only share the question's
-	// words ("Hamas wants talks to start now") are left out.
-	var gives func(string) bool
+	// Some quotable sentences answer nothing: for a "how many" question,
+	// one that gives no quantity; for a "when" question, one that gives no
+	// time ("Hamas wants talks to start now"); for any question, a question
+	// or the lead-in to a list ("Its demands include:"). Each test leaves
+	// such sentences out once any quotable sentence passes it.
+	var tests []func(string) bool
 	switch {
 	case asksHowMany.MatchString(ask):
-		gives = givesQuantity
+		tests = append(tests, givesQuantity)
 	case wantsTime:
-		gives = timeLike.MatchString
+		tests = append(tests, timeLike.MatchString)
 	}
-	if gives != nil && !slices.ContainsFunc(cands, func(c candidate) bool { return quotable(c) && gives(c.text) }) {
-		gives = nil
+	tests = append(tests, func(s string) bool { return !incomplete(s) })
+	answers := func(c candidate) bool { return quotable(c) }
+	for _, test := range tests {
+		passes := answers
+		if next := func(c candidate) bool { return passes(c) && test(c.text) }; slices.ContainsFunc(cands, next) {
+			answers = next
+		}
 	}
 	var picked []candidate
 	words := 0
@@ -229,7 +245,7 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		if len(picked) == extractiveSentences || !quotable(c) {
 			break
 		}
-		if gives != nil && !gives(c.text) {
+		if !answers(c) {
 			continue
 		}
 		n := len(strings.Fields(c.text))
@@ -362,6 +378,14 @@ func hasNewName(s string, qwords map[string]bool) bool {
 var pronounStart = regexp.MustCompile(`^(He|She|They|It|His|Her|Their|Its|This|These|Those)\b`)
 
 func startsWithPronoun(s string) bool { return pronounStart.MatchString(s) }
+
+// incomplete reports whether sentence s asks a question or opens a list
+// rather than stating something: whether it ends in "?" or ":", closing
+// quotes and brackets aside.
+func incomplete(s string) bool {
+	s = strings.TrimRight(s, " \"'”’)]")
+	return strings.HasSuffix(s, "?") || strings.HasSuffix(s, ":")
+}
 
 // isBoilerplate drops sentences that describe the source rather than the
 // news, such as the starter briefs' note on how they were written.
