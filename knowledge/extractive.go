@@ -232,7 +232,7 @@ func extractiveAnswer(question string, sources []Result) Answer {
 		tests = append(tests, timeLike.MatchString)
 	}
 	tests = append(tests, func(s string) bool { return !incomplete(s) })
-	answers := func(c candidate) bool { return quotable(c) }
+	answers := quotable
 	for _, test := range tests {
 		passes := answers
 		if next := func(c candidate) bool { return passes(c) && test(c.text) }; slices.ContainsFunc(cands, next) {
