@@ -221,15 +221,18 @@ func extractiveAnswer(question string, sources []Result) Answer {
 
 	// Some quotable sentences answer nothing: for a "how many" question,
 	// one that gives no quantity; for a "when" question, one that gives no
-	// time ("Hamas wants talks to start now"); for any question, a question
-	// or the lead-in to a list ("Its demands include:"). Each test leaves
-	// such sentences out once any quotable sentence passes it.
+	// time ("Hamas wants talks to start now"); for a "where" question, one
+	// that names no place; for any question, a question or the lead-in to
+	// a list ("Its demands include:"). Each test leaves such sentences out
+	// once any quotable sentence passes it.
 	var tests []func(string) bool
 	switch {
 	case asksHowMany.MatchString(ask):
 		tests = append(tests, givesQuantity)
 	case wantsTime:
 		tests = append(tests, timeLike.MatchString)
+	case asksWhere.MatchString(ask):
+		tests = append(tests, func(s string) bool { return namesAPlace(s, qwords) })
 	}
 	tests = append(tests, func(s string) bool { return !incomplete(s) })
 	answers := quotable
@@ -326,6 +329,8 @@ var (
 )
 
 func asksWhen(q string) bool { return whenRe.MatchString(q) }
+
+var asksWhere = regexp.MustCompile(`(?i)^\s*where\b`)
 
 // givesQuantity reports whether sentence s can answer "how many": whether
 // it states a quantity once its dates are set aside, since "on 19 January

@@ -93,7 +93,8 @@ func TestExtractiveHowManyNeedsAQuantity(t *testing.T) {
 }
 
 // TestExtractiveWhenQuotesTimes: a "when" question is answered with the
-// sentences that give a time, not with one that only shares its words,
+// sentences that give a time (and a "where" question with the ones that
+// name a place), not with one that only shares its words,
 // however well that one covers them; with no time among the sources it
 // still gets the best sentences there are.
 func TestExtractiveWhenQuotesTimes(t *testing.T) {
@@ -112,6 +113,11 @@ func TestExtractiveWhenQuotesTimes(t *testing.T) {
 		{"When did the ceasefire start?", untimed, "to start now", ""},
 		// Other questions are not held to it.
 		{"Why did the ceasefire start?", timed, "to start now", ""},
+		// A "where" question, to a sentence that names a place.
+		{"Where did the ceasefire talks take place?", []Result{
+			{ArticleID: 3, Title: "Ceasefire talks", Text: "The ceasefire talks took place over three days and ended without a deal."},
+			{ArticleID: 4, Title: "Where the ceasefire talks were held", Text: "The ceasefire talks took place in Doha, with Egyptian mediators."},
+		}, "in Doha", "three days"},
 	}
 	for _, c := range cases {
 		ans := extractiveAnswer(c.q, c.sources)

@@ -131,6 +131,25 @@ func namesNewPlace(sentence string, kind placeKind, qwords map[string]bool) bool
 	return found(run)
 }
 
+// placeAfter matches a capitalised name after "in", "at", "from" or
+// "near": "in Doha", "at the Kremlin".
+var placeAfter = regexp.MustCompile(`\b(?:in|at|from|near)\s+(?:the\s+)?(\p{Lu}[\p{L}-]*)`)
+
+// namesAPlace reports whether sentence can answer "where": whether it names
+// a country or a US state, or a capitalised name after "in", "at", "from" or
+// "near", that is not among the question's words (lower-cased).
+func namesAPlace(sentence string, qwords map[string]bool) bool {
+	if namesNewPlace(sentence, countryPlace, qwords) || namesNewPlace(sentence, statePlace, qwords) {
+		return true
+	}
+	for _, m := range placeAfter.FindAllStringSubmatch(sentence, -1) {
+		if !qwords[strings.ToLower(m[1])] {
+			return true
+		}
+	}
+	return false
+}
+
 // allIn reports whether every word is in set.
 func allIn(words []string, set map[string]bool) bool {
 	for _, w := range words {

@@ -61,3 +61,24 @@ func TestExtractiveNamesTheCountryAsked(t *testing.T) {
 		t.Errorf("got %q, want an answer that leads with the sentence naming Qatar", ans.Text)
 	}
 }
+
+func TestNamesAPlace(t *testing.T) {
+	qwords := map[string]bool{}
+	for _, w := range tokenize("Where did the US envoy meet Hamas?") {
+		qwords[w] = true
+	}
+	for sentence, want := range map[string]bool{
+		"The envoy met Hamas officials in Doha last week.":         true,
+		"Delegations arrived from Cairo on Sunday.":                true,
+		"They met at the Kremlin.":                                 true,
+		"Qatar hosted the meeting.":                                true, // a country, anywhere
+		"The envoy met Hamas officials for the first time.":        false,
+		"The envoy met Hamas officials in the US.":                 false, // only the question's own
+		"The envoy said the meeting was held in good faith.":       false, // not capitalised
+		"Hamas leaders met the envoy, officials in Gaza confirmed": true,
+	} {
+		if got := namesAPlace(sentence, qwords); got != want {
+			t.Errorf("namesAPlace(%q) = %v, want %v", sentence, got, want)
+		}
+	}
+}
