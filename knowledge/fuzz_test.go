@@ -44,7 +44,7 @@ var fuzzArticles = []NewArticle{
 
 // FuzzSearchQuery checks that no question, however hostile, makes Search
 // fail: Terms reduces it to at most maxQueryTerms non-empty terms of letters,
-// digits and marks, none longer than maxTermLen, so matchExpr never builds an
+// digits and marks, none longer than maxTermLen characters, so matchExpr never builds an
 // expression FTS5 rejects.
 func FuzzSearchQuery(f *testing.F) {
 	ctx := context.Background()
@@ -65,8 +65,8 @@ func FuzzSearchQuery(f *testing.F) {
 			switch {
 			case term == "":
 				t.Errorf("Terms(%.60q) has an empty term", q)
-			case len(term) > maxTermLen:
-				t.Errorf("Terms(%.60q): term %q is %d bytes, want at most %d", q, term, len(term), maxTermLen)
+			case utf8.RuneCountInString(term) > maxTermLen:
+				t.Errorf("Terms(%.60q): term %q is %d characters, want at most %d", q, term, utf8.RuneCountInString(term), maxTermLen)
 			case !utf8.ValidString(term):
 				t.Errorf("Terms(%.60q): term %q is not valid UTF-8", q, term)
 			case strings.ContainsRune(term, '"'):
