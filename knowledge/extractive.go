@@ -203,7 +203,7 @@ func extractiveAnswer(question string, sources []Result) Answer {
 	if best < minCoverage {
 		return refusal(question, nil)
 	}
-	// A heading that asks the question back ("What should Hamas demand?")
+	// A heading that asks the question back ("Will Hamas demand more?")
 	// covers it best and answers nothing: it sets no bar for the sentences
 	// that state something, when one of them covers enough.
 	bar := best

@@ -127,22 +127,22 @@ func TestExtractiveWhenQuotesTimes(t *testing.T) {
 	}
 }
 
-// TestExtractiveQuotesStatements: a question in the sources ("What should
-// Hamas demand?", a heading) or the lead-in to a list answers nothing, and is
+// TestExtractiveQuotesStatements: a question in the sources ("Will Hamas
+// demand more?", a heading) or the lead-in to a list answers nothing, and is
 // passed over for the sentences that state something; with nothing else to
 // quote, it is still quoted rather than an empty answer given.
 func TestExtractiveQuotesStatements(t *testing.T) {
 	sources := []Result{
-		{ArticleID: 1, Title: "What Hamas could demand", Text: "What should Hamas demand from Washington?\n\n" +
+		{ArticleID: 1, Title: "What Hamas could demand", Text: "Will Hamas demand more from Washington?\n\n" +
 			"The demands Hamas could raise with Washington include:\n\n" +
 			"Hamas could demand to be taken off the US list of terrorist organisations."},
 	}
 	ans := extractiveAnswer("What is Hamas demanding from Washington?", sources)
 	if ans.Refusal || !strings.Contains(ans.Text, "terrorist organisations") ||
-		strings.Contains(ans.Text, "should Hamas demand") || strings.Contains(ans.Text, "include:") {
+		strings.Contains(ans.Text, "Will Hamas demand") || strings.Contains(ans.Text, "include:") {
 		t.Errorf("got %q (refusal %v), want the statement alone", ans.Text, ans.Refusal)
 	}
-	only := []Result{{ArticleID: 2, Title: "Open questions", Text: "What should Hamas demand from Washington now?"}}
+	only := []Result{{ArticleID: 2, Title: "Open questions", Text: "Will Hamas demand more from Washington now?"}}
 	if ans := extractiveAnswer("What is Hamas demanding from Washington?", only); ans.Refusal || ans.Text == "" {
 		t.Errorf("with only a question to quote: got %q (refusal %v), want it quoted", ans.Text, ans.Refusal)
 	}
