@@ -324,8 +324,16 @@ func nearDuplicate(c candidate, picked []candidate) bool {
 }
 
 var (
-	timeLike = regexp.MustCompile(`(?i)\b(\d{1,2}|\d{4}|january|february|march|april|may|june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|week|month)\b`)
+	timeLike = regexp.MustCompile(`(?i)\b(\d{1,2}|\d{4}|january|february|march|april|may|june|july|august|september|october|november|december|` + dayName + `|yesterday|today|week|month)\b`)
 	whenRe   = regexp.MustCompile(`(?i)^\s*(when|what (day|date|time|year|month))\b|\bsince when\b|\bhow long\b`)
+)
+
+// monthName and dayName match the names of the months, whole or cut short
+// ("Feb", "Sept"), and of the weekdays: in the date and time patterns here,
+// and to tell a date from a place ("in March", not "in Doha").
+const (
+	monthName = `jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?`
+	dayName   = `monday|tuesday|wednesday|thursday|friday|saturday|sunday`
 )
 
 func asksWhen(q string) bool { return whenRe.MatchString(q) }
@@ -349,7 +357,7 @@ var (
 	// "2025", "7 p.m."), whose digits count nothing. A bare year and a
 	// count of the same digits ("2000 troops") cannot be told apart, and
 	// are taken for a year.
-	dateLike = regexp.MustCompile(`(?i)\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?|oct(ober)?|nov(ember)?|dec(ember)?)\.?\s+\d{1,2}(st|nd|rd|th)?\b(,?\s+\d{4}\b)?|\b\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(january|february|march|april|may|june|july|august|september|october|november|december)\b(,?\s+\d{4}\b)?|\b(1[89]|20)\d\d\b|\b\d{1,2}(:\d\d)?\s*[ap]\.?m\b\.?`)
+	dateLike = regexp.MustCompile(`(?i)\b(` + monthName + `)\.?\s+\d{1,2}(st|nd|rd|th)?\b(,?\s+\d{4}\b)?|\b\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(` + monthName + `)\b(,?\s+\d{4}\b)?|\b(1[89]|20)\d\d\b|\b\d{1,2}(:\d\d)?\s*[ap]\.?m\b\.?`)
 )
 
 var (

@@ -143,24 +143,16 @@ func namesAPlace(sentence string, qwords map[string]bool) bool {
 		return true
 	}
 	for _, m := range placeAfter.FindAllStringSubmatch(sentence, -1) {
-		if w := strings.ToLower(m[1]); !qwords[w] && !calendarWords[w] {
+		if w := strings.ToLower(m[1]); !qwords[w] && !calendarWord.MatchString(w) {
 			return true
 		}
 	}
 	return false
 }
 
-// calendarWords are the capitalised words after "in", "from" or "at" that
-// name a time, not a place: "in March", "from Feb. 6", "on Monday".
-var calendarWords = func() map[string]bool {
-	m := make(map[string]bool)
-	for _, w := range strings.Fields(`january february march april may june july august september
-		october november december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday
-		wednesday thursday friday saturday sunday`) {
-		m[w] = true
-	}
-	return m
-}()
+// calendarWord matches a capitalised word after "in", "from" or "at" that
+// names a time, not a place: "in March", "from Feb. 6", "from Monday".
+var calendarWord = regexp.MustCompile(`(?i)^(?:` + monthName + `|` + dayName + `)$`)
 
 // allIn reports whether every word is in set.
 func allIn(words []string, set map[string]bool) bool {
