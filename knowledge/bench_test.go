@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -81,11 +84,7 @@ func BenchmarkSearchScale(b *testing.B) {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
 			s := benchStore(b, n)
 			ctx := context.Background()
-			c := newSynthCorpus(7)
-			qs := make([]string, 300)
-			for i := range qs {
-				qs[i] = c.question()
-			}
+			qs := benchQuestions(300)
 			var parley, bare []time.Duration
 			b.ResetTimer()
 			bareQuery := func(q string) time.Duration {
@@ -121,6 +120,53 @@ func BenchmarkSearchScale(b *testing.B) {
 			b.ReportMetric(ms(bm), "bare-p50-ms")
 			b.ReportMetric(ms(pct(bare, 99)), "bare-p99-ms")
 			b.ReportMetric(float64(pm)/float64(bm), "p50-ratio")
+		})
+	}
+}
+
+// BenchmarkSearchConcurrent times searches asked one at a time and then by
+// as many goroutines as there are cores, as the bot is when several
+// members ask at once, and reports both throughputs and their ratio: how
+// much of the other cores concurrent searches get. It runs on a store the
+// size of a server's own sources (2,000 passages), where a search is short
+// and its fixed costs weigh most, and on the 100,000-passage store.
+func BenchmarkSearchConcurrent(b *testing.B) {
+	for _, n := range []int{2_000, 100_000} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			s := benchStore(b, n)
+			ctx := context.Background()
+			qs := benchQuestions(300)
+			if n < 100_000 {
+				// Short searches: ask each question more times, so that a
+				// run is long enough to time.
+				qs = slices.Repeat(qs, 10)
+			}
+			workers := runtime.GOMAXPROCS(0)
+			run := func(goroutines int) float64 {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				t0 := time.Now()
+				for range goroutines {
+					wg.Go(func() {
+						for i := next.Add(1) - 1; i < int64(len(qs)); i = next.Add(1) - 1 {
+							if _, err := s.Search(ctx, qs[i], SearchOptions{Limit: 10}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				return float64(len(qs)) / time.Since(t0).Seconds()
+			}
+			var one, all float64
+			for b.Loop() {
+				one += run(1)
+				all += run(workers)
+			}
+			b.ReportMetric(one/float64(b.N), "searches/s-1")
+			b.ReportMetric(all/float64(b.N), fmt.Sprintf("searches/s-%d", workers))
+			b.ReportMetric(all/one, "speed-up")
 		})
 	}
 }
@@ -180,6 +226,16 @@ func BenchmarkImport(b *testing.B) {
 		b.ReportMetric(float64(articles*b.N)/took.Seconds(), "articles/s")
 		b.ReportMetric(float64(passages*b.N)/took.Seconds(), "passages/s")
 	})
+}
+
+// benchQuestions returns n generated questions, the same every run.
+func benchQuestions(n int) []string {
+	c := newSynthCorpus(7)
+	qs := make([]string, n)
+	for i := range qs {
+		qs[i] = c.question()
+	}
+	return qs
 }
 
 func pct(ds []time.Duration, p int) time.Duration {
