@@ -43,6 +43,9 @@ func (s *Store) Add(ctx context.Context, in NewArticle) (AddResult, error) {
 	if err := tx.Commit(); err != nil {
 		return AddResult{}, fmt.Errorf("add article: commit: %w", err)
 	}
+	if res.Created || res.Reactivated {
+		s.syncArticles(ctx)
+	}
 	s.kickEmbedder()
 	return res, nil
 }
@@ -267,6 +270,7 @@ func (s *Store) Remove(ctx context.Context, id int64, actor string) (Article, er
 	if err := tx.Commit(); err != nil {
 		return Article{}, fmt.Errorf("remove article %d: commit: %w", id, err)
 	}
+	s.syncArticles(ctx)
 	a.Status, a.RemovedBy, a.RemovedAt = StatusRemoved, actor, now
 	return a, nil
 }

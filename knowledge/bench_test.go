@@ -40,7 +40,8 @@ func benchStoreNamed(b *testing.B, name string, passages int, finish func(*Store
 	path := filepath.Join(os.TempDir(), name)
 	done := path + ".done"
 	if _, err := os.Stat(done); err != nil {
-		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		x := ArticleIndexPath(path)
+		for _, p := range []string{path, path + "-wal", path + "-shm", x, x + "-wal", x + "-shm"} {
 			os.Remove(p)
 		}
 		s, err := Open(ctx, path, opts...)

@@ -171,13 +171,27 @@ const importQueue = 16
 
 func (s *Store) startImportWriter(ctx context.Context, size int, report func(LineIssue)) *importWriter {
 	w := &importWriter{lines: make(chan importLine, importQueue), done: make(chan struct{})}
-	b := &importBatch{store: s, sum: &w.sum, size: size}
+	b := &importBatch{store: s, sum: &w.sum, size: size, committed: make(chan struct{}, 1)}
 	// An article is written whole whatever the caller's context does;
 	// Import stops between lines instead.
 	ctx = context.WithoutCancel(ctx)
+	// The article index is written by a goroutine of its own, catching up
+	// after each batch commits while the writer goes on to the next (see
+	// articleIndex). Import returns once it has caught up with the last.
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		for range b.committed {
+			s.syncArticles(ctx)
+		}
+	}()
 	go func() {
 		defer close(w.done)
 		defer b.rollback()
+		defer func() {
+			close(b.committed)
+			<-indexed
+		}()
 		for l := range w.lines {
 			w.sum.Lines++
 			for _, li := range l.issues {
@@ -296,6 +310,9 @@ type importBatch struct {
 	cur   *writeTx
 	n     int
 	pend  ImportSummary // counts of the open transaction, added to sum at commit
+	// committed wakes the article index's goroutine after a commit; one
+	// wake-up pending is enough, since it catches up with every commit.
+	committed chan struct{}
 }
 
 func (b *importBatch) add(ctx context.Context, l importLine) error {
@@ -346,6 +363,10 @@ func (b *importBatch) commitAnd(err error) error {
 	b.sum.Restored += b.pend.Restored
 	b.sum.Duplicates += b.pend.Duplicates
 	b.pend = ImportSummary{}
+	select {
+	case b.committed <- struct{}{}:
+	default:
+	}
 	return err
 }
 

@@ -30,16 +30,17 @@ type SearchOptions struct {
 const MaxSearchLimit = 200
 
 // Ranking settings, chosen on the RealTime QA development weeks (see
-// MEASUREMENTS.md). Things tried there and left out because they
-// did not pay: summing an article's other matching passages into a
-// passage's score (it rewards long articles and cost 5 points of MRR), a
-// bonus for an article's first passage, a heavier title weight, fusing in
-// whole-article BM25 from a second index, adjacent-word phrase terms,
-// dropping question-focus words ("which country"), counting the question's
-// names and numbers twice, a bonus for passages covering more of the
-// question's words, pseudo-relevance feedback over the candidates, and
-// collapsing near-duplicate passages (which moved to the answer pipeline,
-// where it helps the reader).
+// MEASUREMENTS.md). Things tried there and left out because they did not
+// pay: summing an article's other matching passages into a passage's score
+// (it rewards long articles and cost 5 points of MRR), a bonus for an
+// article's first passage, a heavier title weight, whole-article BM25 in
+// the store's own file (too slow to write; it lives in a file of its own,
+// see articleIndex), adjacent-word phrase terms, dropping question-focus
+// words ("which country"), counting the question's names and numbers
+// twice, a bonus for passages covering more of the question's words,
+// pseudo-relevance feedback over the candidates, and collapsing
+// near-duplicate passages (which moved to the answer pipeline, where it
+// helps the reader).
 const (
 	// titleWeight multiplies BM25 weights of terms found in the title
 	// column. The title is indexed with every passage of its article, so
@@ -85,7 +86,21 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 	// statement; otherwise only the survivors' texts are read, after
 	// ranking.
 	withText := pool == opt.Limit
-	cands, err := s.candidates(ctx, matchExpr(terms), pool, withText)
+	match := matchExpr(terms)
+	// The article index is asked on another goroutine while the passage
+	// index is: the two queries share the cores, and a search costs the
+	// longer of the two rather than their sum.
+	type articleHits struct {
+		res []Result
+		err error
+	}
+	articles := make(chan articleHits, 1)
+	go func() {
+		res, err := s.articles.search(ctx, match)
+		articles <- articleHits{res, err}
+	}()
+	cands, err := s.candidates(ctx, match, pool, withText)
+	arts := <-articles
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", truncate(question, 80), err)
 	}
@@ -101,13 +116,21 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 		sortByScore(cands)
 		prior = prior.eased(recentShare(cands, opt.AsOf) / profileShare)
 	}
+	weight := func(r Result) float64 { return prior.factor(r.PublishedAt, opt.AsOf) }
 	for i := range cands {
-		c := &cands[i]
-		c.Score *= prior.factor(c.PublishedAt, opt.AsOf)
+		cands[i].Score *= weight(cands[i])
 	}
 	sortByScore(cands)
+	ferr := arts.err
+	if ferr == nil {
+		ferr = s.fuseArticles(ctx, cands, arts.res, weight)
+	}
+	if ferr != nil && ctx.Err() == nil {
+		// The passages alone still rank well; a damaged or locked article
+		// index should not stop the bot answering.
+		s.log.Warn("search without the article index this time", "err", ferr)
+	}
 	if dense {
-		weight := func(r Result) float64 { return prior.factor(r.PublishedAt, opt.AsOf) }
 		if cands, err = s.rerank(ctx, question, cands, weight); err != nil && ctx.Err() == nil {
 			s.embed.fallbacks.Add(1)
 			s.log.Warn("search without embeddings this time", "err", err)

@@ -38,6 +38,8 @@ type Store struct {
 	passageWords int
 	// cites keeps search results' article fields (see cite).
 	cites citeCache
+	// articles is the whole-article index in its own file (articleIndex).
+	articles *articleIndex
 }
 
 // Option configures a Store.
@@ -113,6 +115,19 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	s.reader = r
+
+	if s.articles, err = openArticleIndex(ctx, path); err != nil {
+		s.Close()
+		return nil, err
+	}
+	start := time.Now()
+	if n, err := s.articles.catchUp(ctx, s.reader); err != nil {
+		s.Close()
+		return nil, err
+	} else if n > 0 {
+		// A new or stale index file: say why start-up took longer.
+		s.log.Info("article index brought up to date", "changes", n, "took", time.Since(start).Round(time.Millisecond))
+	}
 	return s, nil
 }
 
@@ -125,7 +140,11 @@ func dsn(path, params string) string {
 
 // Close closes the store's connections.
 func (s *Store) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	var err error
+	if s.articles != nil {
+		err = s.articles.close()
+	}
+	return errors.Join(s.reader.Close(), s.writer.Close(), err)
 }
 
 // Path returns the store's file path.
@@ -249,7 +268,7 @@ func (s *Store) IntegrityCheck(ctx context.Context) error {
 	if _, err := s.writer.ExecContext(ctx, `INSERT INTO passages_fts (passages_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
 		return fmt.Errorf("full-text index integrity check: %w", err)
 	}
-	return nil
+	return s.articles.integrityCheck(ctx)
 }
 
 // Backup writes a consistent copy of the store to path with VACUUM INTO,
