@@ -6,17 +6,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // The article index is a full-text index over whole articles, which Search
 // fuses with the passage ranking: a passage deep in a long story is found
 // by what the whole story says, not only by its own 220 words. On the
-// RealTime QA development weeks it took Hits@10 with --as-of from 0.929
-// to 0.956 and MRR@10 from 0.764 to 0.770, and lowered neither on any
+// RealTime QA development weeks it took Hits@10 with --as-of from 0.938
+// to 0.956 and MRR@10 from 0.774 to 0.779, and lowered neither on any
 // half or quarter of the weeks (see MEASUREMENTS.md).
 //
 // It lives in a second SQLite file beside the store (ArticleIndexPath), a
@@ -24,15 +28,18 @@ import (
 // writes the two indexes on two cores at once: in the store's own file,
 // the one writer wrote both, and import fell to 0.37-0.45 of bare FTS5
 // inserts, under the 0.5 the project holds it to. Search asks it on a
-// goroutine of its own while it asks the passage index.
+// goroutine of its own while it asks the passage index; the two queries
+// overlap only because SQLite's memory statistics are off
+// (sqlite_config.go), without which a search cost about their sum.
 //
 // It is derived data. It holds no text of its own and is written only
 // after the store commits, from the store's change log: a marker records
 // the last change it reflects, and catchUp applies the changes after it.
 // So it is never ahead of the store; after a crash, or a copy of the store
-// made without it, it catches up at the next Open; and if it describes a
+// made without it, it catches up at the next Open; if it describes a
 // history the store does not have (a backup restored over a newer store),
-// it is emptied and rebuilt. Deleting the file is always safe.
+// it is emptied and rebuilt; and a damaged file is deleted and rebuilt.
+// Deleting the file is always safe.
 type articleIndex struct {
 	path   string
 	writer *sql.DB // one connection: every catch-up is one writer's work
@@ -53,6 +60,9 @@ CREATE TABLE IF NOT EXISTS synced (
 	article_id INTEGER NOT NULL,  -- that change's article and time, to tell
 	at         TEXT NOT NULL      -- the store's history from another's
 );
+-- A marker without its index (a table dropped by hand) would say an empty
+-- index is up to date.
+DELETE FROM synced WHERE NOT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'articles_fts');
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5 (
 	title,
 	body,
@@ -82,6 +92,66 @@ func openArticleIndex(ctx context.Context, storePath string) (*articleIndex, err
 	r.SetMaxOpenConns(8)
 	x.writer, x.reader = w, r
 	return x, nil
+}
+
+// openArticles opens the store's article index and brings it up to date.
+// The index is derived data, so a file SQLite reports damaged, or that is
+// no database at all, is deleted and built again from the store, with a
+// warning, rather than keeping the store from opening. Other errors (a
+// lock held too long, a full disk) are returned: the file may be in use by
+// another process and is not Parley's to delete then.
+func (s *Store) openArticles(ctx context.Context) error {
+	start := time.Now()
+	x, n, err := openCaughtUp(ctx, s.path, s.reader)
+	if damaged(err) {
+		s.log.Warn("the article index is damaged; building it again", "file", ArticleIndexPath(s.path), "err", err)
+		if err = removeArticleIndex(s.path); err == nil {
+			x, n, err = openCaughtUp(ctx, s.path, s.reader)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		// A new or stale index file: say why start-up took longer.
+		s.log.Info("article index brought up to date", "changes", n, "took", time.Since(start).Round(time.Millisecond))
+	}
+	s.articles = x
+	return nil
+}
+
+// openCaughtUp opens the article index of the store at storePath and
+// catches it up from src.
+func openCaughtUp(ctx context.Context, storePath string, src *sql.DB) (*articleIndex, int, error) {
+	x, err := openArticleIndex(ctx, storePath)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := x.catchUp(ctx, src)
+	if err != nil {
+		x.close()
+		return nil, 0, err
+	}
+	return x, n, nil
+}
+
+// damaged reports whether err is SQLite finding a file corrupt or not a
+// database.
+func damaged(err error) bool {
+	var e sqlite3.Error
+	return errors.As(err, &e) && (e.Code == sqlite3.ErrCorrupt || e.Code == sqlite3.ErrNotADB)
+}
+
+// removeArticleIndex deletes the article index of the store at storePath,
+// with its write-ahead log.
+func removeArticleIndex(storePath string) error {
+	var errs []error
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(ArticleIndexPath(storePath) + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (x *articleIndex) close() error {
@@ -286,9 +356,9 @@ func (x *articleIndex) integrityCheck(ctx context.Context) error {
 }
 
 // Fusion settings, chosen on the RealTime QA development weeks with
-// --as-of: weights of 0.15 to 0.25 and k from 30 to 100 gave MRR@10
-// 0.765-0.770 on all sixteen weeks (Hits@10 0.956, 0.947 at 0.15), against
-// 0.764 and 0.929 without; 0.3 put the whole-article ranking's own first
+// --as-of, before the query changes of 28 November 2026: weights of 0.15
+// to 0.25 and k from 30 to 100 gave MRR@10 0.765-0.770 on all sixteen
+// weeks (Hits@10 0.956, 0.947 at 0.15), against 0.764 and 0.929 without; 0.3 put the whole-article ranking's own first
 // articles too high (0.755). Combining the two scores instead of their
 // ranks (each divided by its best) did worse at every share (0.748-0.757),
 // as did weighing a passage by its article's score (0.743-0.755), and

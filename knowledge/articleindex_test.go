@@ -171,6 +171,58 @@ func TestArticleIndexIsRebuiltWhenDeleted(t *testing.T) {
 	}
 }
 
+// A damaged article index is derived data: the store still opens, and
+// builds it again. So does one whose table was dropped by hand, which
+// would otherwise keep a marker saying an empty index is up to date.
+func TestDamagedArticleIndexIsRebuilt(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, indexPath string)
+	}{
+		{"not a database", func(t *testing.T, indexPath string) {
+			junk := bytes.Repeat([]byte("not an index "), 1000)
+			if err := os.WriteFile(indexPath, junk, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"table dropped", func(t *testing.T, indexPath string) {
+			db, err := sql.Open("sqlite3", dsn(indexPath, "_busy_timeout=10000"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec(`DROP TABLE articles_fts`); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "parley.db")
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := addForTest(t, s, indexTestArticle("spring", 3))
+			b := addForTest(t, s, indexTestArticle("summer", 4))
+			s.Close()
+			for _, suffix := range []string{"-wal", "-shm"} {
+				os.Remove(ArticleIndexPath(path) + suffix)
+			}
+			tc.damage(t, ArticleIndexPath(path))
+
+			var log bytes.Buffer
+			s = openAt(t, path, WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+			if got := indexedIDs(t, s); !slices.Equal(got, []int64{a, b}) {
+				t.Fatalf("after the damage, the index holds %v, want %v", got, []int64{a, b})
+			}
+			if !strings.Contains(log.String(), "article index brought up to date") {
+				t.Errorf("the rebuild was not logged; the log is %q", log.String())
+			}
+		})
+	}
+}
+
 // An article index from another history of the store (here another
 // store's, as after a backup is restored beside a newer index) describes
 // other articles under the same ids. It must be rebuilt, not trusted.

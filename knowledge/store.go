@@ -116,17 +116,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxOpenConns(8)
 	s.reader = r
 
-	if s.articles, err = openArticleIndex(ctx, path); err != nil {
+	if err := s.openArticles(ctx); err != nil {
 		s.Close()
 		return nil, err
-	}
-	start := time.Now()
-	if n, err := s.articles.catchUp(ctx, s.reader); err != nil {
-		s.Close()
-		return nil, err
-	} else if n > 0 {
-		// A new or stale index file: say why start-up took longer.
-		s.log.Info("article index brought up to date", "changes", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return s, nil
 }
