@@ -88,8 +88,9 @@ func (s *Store) Search(ctx context.Context, question string, opt SearchOptions) 
 	withText := pool == opt.Limit
 	match := matchExpr(terms)
 	// The article index is asked on another goroutine while the passage
-	// index is: the two queries share the cores, and a search costs the
-	// longer of the two rather than their sum.
+	// index is: the two queries share the cores, and a search costs about
+	// the longer of the two rather than their sum (which it did while
+	// SQLite kept memory statistics; see sqlite_config.go).
 	type articleHits struct {
 		res []Result
 		err error
