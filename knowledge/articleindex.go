@@ -100,13 +100,32 @@ func openArticleIndex(ctx context.Context, storePath string) (*articleIndex, err
 // warning, rather than keeping the store from opening. Other errors (a
 // lock held too long, a full disk) are returned: the file may be in use by
 // another process and is not Parley's to delete then.
+//
+// Building the index for a large store takes minutes (about four for a
+// million passages), so a catch-up of more than one page says so when it
+// starts, and how far it has come every progressEvery, rather than leave
+// an operator looking at a silent start-up.
 func (s *Store) openArticles(ctx context.Context) error {
 	start := time.Now()
-	x, n, err := openCaughtUp(ctx, s.path, s.reader)
+	var said time.Time
+	progress := func(applied int) {
+		switch {
+		case said.IsZero():
+			// A warning, so that the command line, which shows only
+			// warnings, says why it is slow to start.
+			s.log.Warn("bringing the article index up to date; on a large store this takes minutes", "file", ArticleIndexPath(s.path))
+		case time.Since(said) >= progressEvery:
+			s.log.Info("still bringing the article index up to date", "changes", applied, "took", time.Since(start).Round(time.Second))
+		default:
+			return
+		}
+		said = time.Now()
+	}
+	x, n, err := openCaughtUp(ctx, s.path, s.reader, progress)
 	if damaged(err) {
 		s.log.Warn("the article index is damaged; building it again", "file", ArticleIndexPath(s.path), "err", err)
 		if err = removeArticleIndex(s.path); err == nil {
-			x, n, err = openCaughtUp(ctx, s.path, s.reader)
+			x, n, err = openCaughtUp(ctx, s.path, s.reader, progress)
 		}
 	}
 	if err != nil {
@@ -120,14 +139,18 @@ func (s *Store) openArticles(ctx context.Context) error {
 	return nil
 }
 
+// progressEvery is how often a long catch-up at Open logs how far it has
+// come.
+const progressEvery = 30 * time.Second
+
 // openCaughtUp opens the article index of the store at storePath and
-// catches it up from src.
-func openCaughtUp(ctx context.Context, storePath string, src *sql.DB) (*articleIndex, int, error) {
+// catches it up from src, calling progress as catchUp does.
+func openCaughtUp(ctx context.Context, storePath string, src *sql.DB, progress func(applied int)) (*articleIndex, int, error) {
 	x, err := openArticleIndex(ctx, storePath)
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := x.catchUp(ctx, src)
+	n, err := x.catchUp(ctx, src, progress)
 	if err != nil {
 		x.close()
 		return nil, 0, err
@@ -166,8 +189,9 @@ const catchUpPage = 500
 
 // catchUp brings the index up to the store's last committed change,
 // reading from src (the store's readers). It returns the number of
-// changes applied.
-func (x *articleIndex) catchUp(ctx context.Context, src *sql.DB) (int, error) {
+// changes applied. progress, if not nil, is called with the number applied
+// so far after each full page, when more may follow.
+func (x *articleIndex) catchUp(ctx context.Context, src *sql.DB, progress func(applied int)) (int, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	applied := 0
@@ -179,6 +203,9 @@ func (x *articleIndex) catchUp(ctx context.Context, src *sql.DB) (int, error) {
 		}
 		if n < catchUpPage {
 			return applied, nil
+		}
+		if progress != nil {
+			progress(applied)
 		}
 	}
 }
@@ -375,7 +402,7 @@ const (
 // applies what this one could not, and until then search ranks without
 // the article's whole-text evidence.
 func (s *Store) syncArticles(ctx context.Context) {
-	if _, err := s.articles.catchUp(context.WithoutCancel(ctx), s.reader); err != nil {
+	if _, err := s.articles.catchUp(context.WithoutCancel(ctx), s.reader, nil); err != nil {
 		s.log.Warn("the article index is behind the store", "err", err)
 	}
 }

@@ -43,7 +43,7 @@ func BenchmarkArticleIndexBuild(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if n, err := s.articles.catchUp(ctx, s.reader); err != nil || n != articles {
+		if n, err := s.articles.catchUp(ctx, s.reader, nil); err != nil || n != articles {
 			b.Fatalf("caught up %d changes, %v; want %d", n, err, articles)
 		}
 	}

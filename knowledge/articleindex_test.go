@@ -171,6 +171,59 @@ func TestArticleIndexIsRebuiltWhenDeleted(t *testing.T) {
 	}
 }
 
+// Building the index for a store of more than one page of changes is
+// announced when it starts, so that a long start-up is not a silent one,
+// and a short catch-up is not.
+func TestLongArticleIndexBuildIsAnnounced(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const articles = catchUpPage + 20
+	var in bytes.Buffer
+	for i := range articles {
+		fmt.Fprintf(&in, `{"url":"https://news.example/import/%d","title":"Round %d","text":"Delegates met in Doha for round %d."}`+"\n", i, i, i)
+	}
+	if sum, err := s.Import(ctx, &in, ImportOptions{AddedBy: "mod"}); err != nil || sum.Added != articles {
+		t.Fatalf("import: %+v, %v", sum, err)
+	}
+	s.Close()
+	if err := removeArticleIndex(path); err != nil {
+		t.Fatal(err)
+	}
+
+	var log bytes.Buffer
+	s = openAt(t, path, WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	if got := len(indexedIDs(t, s)); got != articles {
+		t.Fatalf("rebuilt, the index holds %d articles, want %d", got, articles)
+	}
+	text := log.String()
+	started := strings.Index(text, "bringing the article index up to date")
+	done := strings.Index(text, "article index brought up to date")
+	if started < 0 || done < started {
+		t.Fatalf("want the build announced before it is reported done; the log is %q", text)
+	}
+
+	// A catch-up of less than a page is quick, and only its end is logged.
+	small := filepath.Join(t.TempDir(), "small.db")
+	s, err = Open(ctx, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addForTest(t, s, indexTestArticle("winter", 6))
+	s.Close()
+	if err := removeArticleIndex(small); err != nil {
+		t.Fatal(err)
+	}
+	log.Reset()
+	openAt(t, small, WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	if text := log.String(); strings.Contains(text, "bringing the article index") || !strings.Contains(text, "brought up to date") {
+		t.Errorf("want only the end of a short catch-up logged; the log is %q", text)
+	}
+}
+
 // A damaged article index is derived data: the store still opens, and
 // builds it again. So does one whose table was dropped by hand, which
 // would otherwise keep a marker saying an empty index is up to date.
