@@ -141,6 +141,20 @@ func TestArticleIndexFollowsAnImport(t *testing.T) {
 	}
 }
 
+// The starter briefs are written in a transaction of their own, not
+// through Add, and must reach the index in the same process: the first
+// question a new store is asked is searched with them.
+func TestArticleIndexHoldsTheStarterBriefs(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
+	n, err := s.SeedStarter(context.Background())
+	if err != nil || n == 0 {
+		t.Fatalf("seed: %d briefs, %v", n, err)
+	}
+	if got := len(indexedIDs(t, s)); got != n {
+		t.Fatalf("after seeding %d briefs the index holds %d articles", n, got)
+	}
+}
+
 func TestArticleIndexIsRebuiltWhenDeleted(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "parley.db")

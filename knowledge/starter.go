@@ -127,5 +127,9 @@ func (s *Store) SeedStarter(ctx context.Context) (int, error) {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('starter_seeded', ?)`, formatTime(s.now())); err != nil {
 		return 0, fmt.Errorf("seed starter briefs: %w", err)
 	}
-	return n, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("seed starter briefs: commit: %w", err)
+	}
+	s.syncArticles(ctx)
+	return n, nil
 }
