@@ -118,7 +118,7 @@ func writeSearchText(out *bufio.Writer, q string, res []knowledge.Result) {
 		return
 	}
 	for i, r := range res {
-		fmt.Fprintf(out, "%d. [#%d] %s — %s, %s (score %.2f)\n", i+1, r.ArticleID, r.Title, orDash(r.Outlet), formatDate(r.PublishedAt), r.Score)
+		fmt.Fprintf(out, "%d. [#%d] %s — %s, %s (score %.3g)\n", i+1, r.ArticleID, r.Title, orDash(r.Outlet), formatDate(r.PublishedAt), r.Score)
 		if r.URL != "" {
 			fmt.Fprintf(out, "   %s\n", r.URL)
 		}
