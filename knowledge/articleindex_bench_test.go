@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -36,8 +35,8 @@ func BenchmarkArticleIndexBuild(b *testing.B) {
 		if err := s.articles.close(); err != nil {
 			b.Fatal(err)
 		}
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(ArticleIndexPath(path) + suffix)
+		if err := removeArticleIndex(path); err != nil {
+			b.Fatal(err)
 		}
 		if s.articles, err = openArticleIndex(ctx, path); err != nil {
 			b.Fatal(err)

@@ -81,6 +81,22 @@ func addForTest(t *testing.T, s *Store, in NewArticle) int64 {
 	return res.Article.ID
 }
 
+// storeWith builds a store at path holding in, closes it, and returns the
+// articles' ids.
+func storeWith(t *testing.T, path string, in []NewArticle, opts ...Option) []int64 {
+	t.Helper()
+	s, err := Open(context.Background(), path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var ids []int64
+	for _, a := range in {
+		ids = append(ids, addForTest(t, s, a))
+	}
+	return ids
+}
+
 func TestArticleIndexFollowsAddsRemovalsAndRestores(t *testing.T) {
 	ctx := context.Background()
 	s := openAt(t, filepath.Join(t.TempDir(), "parley.db"))
@@ -169,14 +185,11 @@ func TestArticleIndexIsRebuiltWhenDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	matches, _ := filepath.Glob(ArticleIndexPath(path) + "*")
-	if len(matches) == 0 {
-		t.Fatalf("no article index file beside %s", path)
+	if _, err := os.Stat(ArticleIndexPath(path)); err != nil {
+		t.Fatalf("no article index file beside %s: %v", path, err)
 	}
-	for _, f := range matches {
-		if err := os.Remove(f); err != nil {
-			t.Fatal(err)
-		}
+	if err := removeArticleIndex(path); err != nil {
+		t.Fatal(err)
 	}
 
 	s = openAt(t, path)
@@ -222,12 +235,7 @@ func TestLongArticleIndexBuildIsAnnounced(t *testing.T) {
 
 	// A catch-up of less than a page is quick, and only its end is logged.
 	small := filepath.Join(t.TempDir(), "small.db")
-	s, err = Open(ctx, small)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addForTest(t, s, indexTestArticle("winter", 6))
-	s.Close()
+	storeWith(t, small, []NewArticle{indexTestArticle("winter", 6)})
 	if err := removeArticleIndex(small); err != nil {
 		t.Fatal(err)
 	}
@@ -264,24 +272,17 @@ func TestDamagedArticleIndexIsRebuilt(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
 			path := filepath.Join(t.TempDir(), "parley.db")
-			s, err := Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := addForTest(t, s, indexTestArticle("spring", 3))
-			b := addForTest(t, s, indexTestArticle("summer", 4))
-			s.Close()
+			ids := storeWith(t, path, []NewArticle{indexTestArticle("spring", 3), indexTestArticle("summer", 4)})
 			for _, suffix := range []string{"-wal", "-shm"} {
 				os.Remove(ArticleIndexPath(path) + suffix)
 			}
 			tc.damage(t, ArticleIndexPath(path))
 
 			var log bytes.Buffer
-			s = openAt(t, path, WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
-			if got := indexedIDs(t, s); !slices.Equal(got, []int64{a, b}) {
-				t.Fatalf("after the damage, the index holds %v, want %v", got, []int64{a, b})
+			s := openAt(t, path, WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+			if got := indexedIDs(t, s); !slices.Equal(got, ids) {
+				t.Fatalf("after the damage, the index holds %v, want %v", got, ids)
 			}
 			if !strings.Contains(log.String(), "article index brought up to date") {
 				t.Errorf("the rebuild was not logged; the log is %q", log.String())
@@ -294,28 +295,14 @@ func TestDamagedArticleIndexIsRebuilt(t *testing.T) {
 // store's, as after a backup is restored beside a newer index) describes
 // other articles under the same ids. It must be rebuilt, not trusted.
 func TestArticleIndexFromAnotherHistoryIsRebuilt(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	clock := func(day int) Option {
 		return WithClock(func() time.Time { return time.Date(2025, 3, day, 12, 0, 0, 0, time.UTC) })
 	}
 
-	other, err := Open(ctx, filepath.Join(dir, "other.db"), clock(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addForTest(t, other, indexTestArticle("spring", 3))
-	addForTest(t, other, indexTestArticle("summer", 4))
-	other.Close()
-
+	storeWith(t, filepath.Join(dir, "other.db"), []NewArticle{indexTestArticle("spring", 3), indexTestArticle("summer", 4)}, clock(1))
 	path := filepath.Join(dir, "parley.db")
-	s, err := Open(ctx, path, clock(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addForTest(t, s, indexTestArticle("autumn", 5))
-	addForTest(t, s, indexTestArticle("winter", 6))
-	s.Close()
+	storeWith(t, path, []NewArticle{indexTestArticle("autumn", 5), indexTestArticle("winter", 6)}, clock(2))
 
 	// The other store's index, under this store's name: the same change
 	// numbers and article ids, made at another time.
@@ -330,7 +317,7 @@ func TestArticleIndexFromAnotherHistoryIsRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s = openAt(t, path, clock(3))
+	s := openAt(t, path, clock(3))
 	if got := matchingIDs(t, s, "summer"); len(got) != 0 {
 		t.Fatalf("the other store's article is still indexed, as %v", got)
 	}

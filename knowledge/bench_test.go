@@ -40,10 +40,10 @@ func benchStoreNamed(b *testing.B, name string, passages int, finish func(*Store
 	path := filepath.Join(os.TempDir(), name)
 	done := path + ".done"
 	if _, err := os.Stat(done); err != nil {
-		x := ArticleIndexPath(path)
-		for _, p := range []string{path, path + "-wal", path + "-shm", x, x + "-wal", x + "-shm"} {
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
 			os.Remove(p)
 		}
+		removeArticleIndex(path)
 		s, err := Open(ctx, path, opts...)
 		if err != nil {
 			b.Fatal(err)
